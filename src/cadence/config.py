@@ -1,0 +1,121 @@
+"""Settings: one typed declaration, built by :func:`load_settings`; nothing is read at import time.
+
+Precedence: explicit arguments > environment (``CADENCE_…``, nested with ``__``) > the TOML settings file
+> defaults. Every field is documented in docs/reference/settings.md (checked by a test).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from cadence.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+EXAMPLE_PLANT = PACKAGE_DIR / "examples" / "plant.toml"
+
+
+class Settings(BaseSettings):
+    """Everything an installation can tune. Units are in the field names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CADENCE_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(Path("var"), description="Directory holding the store and runtime files.")
+    plant_file: Path = Field(EXAMPLE_PLANT, description="The plant description (TOML).")
+
+    # MQTT ingest
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="MQTT broker port.")
+    mqtt_username: str | None = Field(None, description="MQTT user name, if the broker requires one.")
+    mqtt_password: SecretStr | None = Field(None, description="MQTT password (prefer the environment).")
+    mqtt_client_id: str = Field("cadence-ingest", description="Client id of the ingest subscriber.")
+    mqtt_qos: int = Field(1, ge=0, le=2, description="QoS of the ingest subscription.")
+    mqtt_watch_broker: bool = Field(
+        True, description="Watch the broker's $SYS drop counter and raise an alarm when it moves."
+    )
+
+    # HTTP
+    http_host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    http_port: int = Field(8000, ge=0, le=65535, description="Port of the HTTP server (0 = any free port).")
+
+    # Ingest limits
+    ingest_max_payload_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest accepted message or HTTP body, in bytes."
+    )
+    ingest_max_points: int = Field(1_000_000, ge=1, description="Most samples accepted in one message.")
+    ingest_queue_messages: int = Field(
+        20_000, ge=100, description="Messages buffered between the MQTT network thread and the decoder."
+    )
+
+    # Store
+    store_commit_interval_ms: float = Field(
+        20.0, ge=0, description="Longest a batch waits for others to share its commit (group commit)."
+    )
+    store_max_backlog: int = Field(2_000, ge=10, description="Write tasks queued before senders are pushed back.")
+    store_compact_after_s: float = Field(
+        300.0, ge=0, description="Small sample chunks older than this are merged into larger, better-compressed ones."
+    )
+
+    # Retention (days; 0 keeps for ever)
+    retention_raw_waveform_days: float = Field(7.0, ge=0, description="Raw fast (waveform) samples.")
+    retention_raw_slow_days: float = Field(90.0, ge=0, description="Raw slow samples (temperatures, power).")
+    retention_rollup_1m_days: float = Field(400.0, ge=0, description="1-minute rollups.")
+    retention_rollup_1h_days: float = Field(0.0, ge=0, description="1-hour rollups.")
+    retention_strokes_days: float = Field(15 * 366.0, ge=0, description="Stroke records (traceability).")
+    retention_stroke_waveform_days: float = Field(400.0, ge=0, description="Down-sampled stroke curves.")
+    retention_quarantine_days: float = Field(90.0, ge=0, description="Quarantined messages.")
+
+    @property
+    def store_path(self) -> Path:
+        """The embedded store's database file."""
+        return self.data_dir / "cadence.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _TOML_FILE.get("path")
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+_TOML_FILE: dict[str, Path | None] = {"path": None}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; raise :class:`ConfigError` naming the file, key, value and what is allowed."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"{config_file}: settings file not found", file=str(config_file))
+    _TOML_FILE["path"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        where = str(config_file) if config_file else "settings"
+        raise ConfigError(_describe(where, err), file=where) from err
+    finally:
+        _TOML_FILE["path"] = None
+
+
+def _describe(where: str, err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors():
+        key = ".".join(str(p) for p in problem["loc"])
+        lines.append(f"{where}: {key} = {problem.get('input')!r}: {problem['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""One error tree for everything Cadence raises on purpose.
+
+Every class carries a stable ``code`` (documented in docs/reference/errors.md, checked by a test) and an
+HTTP ``status`` used by the single JSON error envelope of the web layer. Foreign exceptions (paho,
+sqlite3, msgspec…) are translated at the adapter that meets them, with ``raise … from err``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CadenceError(Exception):
+    """Base of every error Cadence raises on purpose."""
+
+    code: ClassVar[str] = "cadence.error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: dict[str, Any] = context
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON error envelope: ``{"ok": false, "code", "error", "status", ...context}``."""
+        return {"ok": False, "code": self.code, "error": self.message, "status": self.status, **self.context}
+
+
+# --- configuration -----------------------------------------------------------------------------------
+
+
+class ConfigError(CadenceError):
+    """A configuration file or setting is invalid; the message names the file, key, value and what is allowed."""
+
+    code, status = "config.invalid", 400
+
+
+# --- ingest --------------------------------------------------------------------------------------------
+
+
+class IngestError(CadenceError):
+    """A message was refused by ingest. It is counted and kept in quarantine, never silently dropped."""
+
+    code, status = "ingest.invalid", 400
+
+
+class PayloadTooLarge(IngestError):
+    """The payload exceeds the configured size or point cap."""
+
+    code, status = "ingest.too_large", 413
+
+
+class PayloadMalformed(IngestError):
+    """The payload is not valid JSON of the documented, versioned schema."""
+
+    code, status = "ingest.malformed", 400
+
+
+class UnsupportedVersion(IngestError):
+    """The payload declares a schema version this server does not speak."""
+
+    code, status = "ingest.unsupported_version", 400
+
+
+class UnknownMachine(IngestError):
+    """The payload names a machine absent from the plant file."""
+
+    code, status = "ingest.unknown_machine", 422
+
+
+class UnknownSignal(IngestError):
+    """The payload names a signal the machine does not declare."""
+
+    code, status = "ingest.unknown_signal", 422
+
+
+class InvalidValue(IngestError):
+    """A value is out of range, non-finite, or inconsistent with the rest of the payload."""
+
+    code, status = "ingest.invalid_value", 422
+
+
+class TopicMismatch(IngestError):
+    """The MQTT topic and the payload disagree on the machine."""
+
+    code, status = "ingest.topic_mismatch", 422
+
+
+class KeyConflict(IngestError):
+    """The idempotency key was already used for a different payload."""
+
+    code, status = "ingest.key_conflict", 409
+
+
+# --- store ---------------------------------------------------------------------------------------------
+
+
+class StoreError(CadenceError):
+    """The store could not complete an operation."""
+
+    code, status = "store.error", 503
+
+
+class StoreBacklogFull(StoreError):
+    """The store writer's queue is full: the disk cannot keep up.
+
+    Senders keep their data (the edge buffer and the HTTP client retry; MQTT publishers see back-pressure);
+    check disk latency, free space and the commit interval.
+    """
+
+    code, status = "store.backlog_full", 503
+
+
+class StoreClosed(StoreError):
+    """The store was closed; no more writes are accepted."""
+
+    code, status = "store.closed", 503
+
+
+# --- API -----------------------------------------------------------------------------------------------
+
+
+class NotFound(CadenceError):
+    """The requested machine, signal or record does not exist."""
+
+    code, status = "not_found", 404
+
+
+class BadRequest(CadenceError):
+    """A query parameter is invalid."""
+
+    code, status = "bad_request", 400
+
+
+def all_error_classes() -> list[type[CadenceError]]:
+    """Every class of the tree, for documentation and tests."""
+    found: list[type[CadenceError]] = []
+    pending: list[type[CadenceError]] = [CadenceError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.code)
