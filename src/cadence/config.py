@@ -61,9 +61,13 @@ class Settings(BaseSettings):
     store_commit_interval_ms: float = Field(
         20.0, ge=0, description="Longest a batch waits for others to share its commit (group commit)."
     )
-    store_max_backlog: int = Field(2_000, ge=10, description="Write tasks queued before senders are pushed back.")
+    store_max_backlog: int = Field(
+        2_000, ge=10, description="Write tasks queued before senders are pushed back."
+    )
     store_compact_after_s: float = Field(
-        300.0, ge=0, description="Small sample chunks older than this are merged into larger, better-compressed ones."
+        300.0,
+        ge=0,
+        description="Small sample chunks older than this are merged into larger, better-compressed ones.",
     )
 
     # Retention (days; 0 keeps for ever)
@@ -74,6 +78,11 @@ class Settings(BaseSettings):
     retention_strokes_days: float = Field(15 * 366.0, ge=0, description="Stroke records (traceability).")
     retention_stroke_waveform_days: float = Field(400.0, ge=0, description="Down-sampled stroke curves.")
     retention_quarantine_days: float = Field(90.0, ge=0, description="Quarantined messages.")
+    retention_ledger_days: float = Field(
+        7.0,
+        ge=0,
+        description="Idempotency keys of committed messages; a replay older than this would be stored again.",
+    )
 
     @property
     def store_path(self) -> Path:
@@ -119,3 +128,27 @@ def _describe(where: str, err: ValidationError) -> str:
         key = ".".join(str(p) for p in problem["loc"])
         lines.append(f"{where}: {key} = {problem.get('input')!r}: {problem['msg']}")
     return "\n".join(lines)
+
+
+def settings_reference() -> str:
+    """docs/reference/settings.md, generated from the declaration (a test keeps the file in sync)."""
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated from `cadence.config.Settings` (`cadence check-config --settings-reference`); a test",
+        "keeps this file in sync. Set them in a TOML file passed with `--config` (or `CADENCE_CONFIG`), or",
+        "as environment variables `CADENCE_<NAME>` (upper case). Precedence: command-line options >",
+        "environment > settings file > defaults.",
+        "",
+        "| setting | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = default.relative_to(PACKAGE_DIR.parent) if default.is_absolute() else default
+        kind = getattr(field.annotation, "__name__", str(field.annotation))
+        kind = kind.replace("typing.", "").replace("pydantic.types.", "").replace(" | ", " or ")
+        shown = "—" if default is None else f"`{default}`"
+        lines.append(f"| `{name}` | {kind} | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"

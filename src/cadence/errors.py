@@ -30,7 +30,7 @@ class CadenceError(Exception):
 
 
 class ConfigError(CadenceError):
-    """A configuration file or setting is invalid; the message names the file, key, value and what is allowed."""
+    """A configuration file or setting is invalid; the message names file, key, value and what is allowed."""
 
     code, status = "config.invalid", 400
 
@@ -141,3 +141,21 @@ def all_error_classes() -> list[type[CadenceError]]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return sorted(found, key=lambda c: c.code)
+
+
+def errors_reference() -> str:
+    """docs/reference/errors.md, generated from the tree (a test keeps the file in sync)."""
+    lines = [
+        "# Error codes",
+        "",
+        "Every error Cadence reports on purpose has a stable code. JSON responses carry it in the envelope",
+        '`{"ok": false, "code": …, "error": …, "status": …}`; quarantined messages carry it too. Generated',
+        "from `cadence.errors`; a test keeps this file in sync.",
+        "",
+        "| code | HTTP status | meaning |",
+        "|---|---|---|",
+    ]
+    for cls in all_error_classes():
+        doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        lines.append(f"| `{cls.code}` | {cls.status} | {doc} |")
+    return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +26,13 @@ from cadence.protocol.topics import ID_PATTERN
 PLANT_FORMAT_VERSION = 1
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 Ident = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
+
+
+_Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _every_day() -> list[_Day]:
+    return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class _Strict(BaseModel):
@@ -49,8 +57,6 @@ class _SiteFile(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
@@ -88,9 +94,7 @@ class _ShiftFile(_Strict):
     name: str = Field(min_length=1)
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     hours: float = Field(gt=0, le=24)
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: list(_DAYS), min_length=1
-    )
+    days: list[_Day] = Field(default_factory=_every_day, min_length=1)
 
 
 class _PlantFile(_Strict):
@@ -153,16 +157,23 @@ def _key(loc: tuple[int | str, ...]) -> str:
 
 def _cross_references(spec: _PlantFile) -> list[str]:
     problems: list[str] = []
-    for level, items in (("areas", spec.areas), ("lines", spec.lines), ("machines", spec.machines)):
+    levels: list[tuple[str, list[str]]] = [
+        ("areas", [a.id for a in spec.areas]),
+        ("lines", [ln.id for ln in spec.lines]),
+        ("machines", [m.id for m in spec.machines]),
+    ]
+    for level, ids in levels:
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.id in seen:
-                problems.append(f"{level}[{i}].id = {item.id!r}: duplicate id (ids must be unique per level)")
-            seen.add(item.id)
+        for i, ident in enumerate(ids):
+            if ident in seen:
+                problems.append(f"{level}[{i}].id = {ident!r}: duplicate id (ids must be unique per level)")
+            seen.add(ident)
     areas = {a.id for a in spec.areas}
     for i, line in enumerate(spec.lines):
         if line.area not in areas:
-            problems.append(f"lines[{i}].area = {line.area!r}: unknown area; allowed: {', '.join(sorted(areas))}")
+            problems.append(
+                f"lines[{i}].area = {line.area!r}: unknown area; allowed: {', '.join(sorted(areas))}"
+            )
     lines = {ln.id for ln in spec.lines}
     for i, machine in enumerate(spec.machines):
         if machine.line not in lines:
@@ -171,7 +182,9 @@ def _cross_references(spec: _PlantFile) -> list[str]:
             )
         if machine.profile is not None and machine.profile not in spec.profiles:
             allowed = ", ".join(sorted(spec.profiles)) or "(no profiles defined)"
-            problems.append(f"machines[{i}].profile = {machine.profile!r}: unknown profile; allowed: {allowed}")
+            problems.append(
+                f"machines[{i}].profile = {machine.profile!r}: unknown profile; allowed: {allowed}"
+            )
         elif machine.profile is None and not machine.signals:
             problems.append(f"machines[{i}]: declares no signals (give a profile or a signals table)")
     for i, shift in enumerate(spec.shifts):

@@ -143,6 +143,9 @@ class RetentionPolicy:
     strokes_days: float = 15 * 366.0  # traceability: OEMs ask 15-20 years (docs/domain.md §6.3)
     stroke_waveform_days: float = 400.0
     quarantine_days: float = 90.0
+    # Idempotency keys of committed batches. A replay of a key forgotten this long ago would be stored again,
+    # so keep it well beyond any edge buffer's reach; the ledger otherwise grows by one row per message.
+    ledger_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class RetentionReport:
     strokes_deleted: int = 0
     waveforms_dropped: int = 0
     quarantine_deleted: int = 0
+    ledger_keys_deleted: int = 0
 
 
 @runtime_checkable
@@ -205,6 +209,4 @@ class TimeSeriesStore(Protocol):
 
 def empty_series(machine: str, signal: str, resolution: Resolution) -> SeriesData:
     """A series with no points."""
-    return SeriesData(
-        machine, signal, resolution, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-    )
+    return SeriesData(machine, signal, resolution, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))

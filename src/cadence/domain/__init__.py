@@ -16,7 +16,6 @@ from cadence.domain.states import MachineState, ReasonCode, StateChange
 
 __all__ = [
     "Alarm",
-    "Severity",
     "Area",
     "Batch",
     "IdempotencyKey",
@@ -28,6 +27,7 @@ __all__ = [
     "ProductionOrder",
     "ReasonCode",
     "SampleBlock",
+    "Severity",
     "Shift",
     "ShiftPattern",
     "SignalKind",

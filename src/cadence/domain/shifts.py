@@ -43,6 +43,11 @@ class Shift:
     start: datetime
     end: datetime
 
+    @property
+    def duration_s(self) -> float:
+        """Real elapsed seconds. (Subtracting two datetimes of one zone ignores a DST change: go via UTC.)"""
+        return (self.end.astimezone(UTC) - self.start.astimezone(UTC)).total_seconds()
+
 
 def shifts_between(patterns: Sequence[ShiftPattern], start: datetime, end: datetime) -> list[Shift]:
     """Every shift occurrence that begins in ``[start, end)``, in time order.
@@ -71,8 +76,9 @@ def current_shift(patterns: Iterable[ShiftPattern], moment: datetime) -> Shift |
     """The shift running at ``moment``, if any."""
     patterns = list(patterns)
     longest = max((p.hours for p in patterns), default=0.0)
-    for shift in shifts_between(patterns, moment - timedelta(hours=longest + 24), moment + timedelta(seconds=1)):
+    for shift in shifts_between(
+        patterns, moment - timedelta(hours=longest + 24), moment + timedelta(seconds=1)
+    ):
         if shift.start <= moment < shift.end:
             return shift
     return None
-

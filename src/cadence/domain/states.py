@@ -66,5 +66,7 @@ DEFAULT_REASONS: tuple[ReasonCode, ...] = (
     ReasonCode("setup.die_change", "Changement d'outil", "Die change", MachineState.SETUP),
     ReasonCode("setup.adjustment", "Réglage", "Adjustment", MachineState.SETUP),
     ReasonCode("planned.break", "Pause", "Break", MachineState.PLANNED_STOP),
-    ReasonCode("planned.maintenance", "Maintenance préventive", "Planned maintenance", MachineState.PLANNED_STOP),
+    ReasonCode(
+        "planned.maintenance", "Maintenance préventive", "Planned maintenance", MachineState.PLANNED_STOP
+    ),
 )

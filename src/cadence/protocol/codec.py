@@ -131,7 +131,9 @@ def decode_message(payload: bytes, limits: Limits = Limits(), received_us: int =
     except msgspec.DecodeError as err:
         raise _explain_decode_error(payload, err) from err
     if msg.v != PROTOCOL_VERSION:
-        raise UnsupportedVersion(f"payload version {msg.v} is not supported (this server speaks v1)", version=msg.v)
+        raise UnsupportedVersion(
+            f"payload version {msg.v} is not supported (this server speaks v1)", version=msg.v
+        )
     if not (msg.samples or msg.strokes or msg.states):
         raise PayloadMalformed("the message carries no samples, strokes or states")
     if len(msg.strokes) > limits.max_strokes or len(msg.states) > limits.max_states:
@@ -140,7 +142,9 @@ def decode_message(payload: bytes, limits: Limits = Limits(), received_us: int =
     samples = tuple(_samples(block, i) for i, block in enumerate(msg.samples))
     points = sum(len(b) for b in samples)
     if points > limits.max_points:
-        raise PayloadTooLarge(f"{points} samples exceed the {limits.max_points}-sample limit", limit=limits.max_points)
+        raise PayloadTooLarge(
+            f"{points} samples exceed the {limits.max_points}-sample limit", limit=limits.max_points
+        )
     strokes = tuple(_stroke(msg.machine, s, i, limits) for i, s in enumerate(msg.strokes))
     states = tuple(_state(s, i) for i, s in enumerate(msg.states))
     return Batch(
@@ -180,7 +184,9 @@ def _explain_decode_error(payload: bytes, err: msgspec.DecodeError) -> PayloadMa
     except msgspec.DecodeError:
         version = PROTOCOL_VERSION
     if version != PROTOCOL_VERSION:
-        return UnsupportedVersion(f"payload version {version} is not supported (this server speaks v1)", version=version)
+        return UnsupportedVersion(
+            f"payload version {version} is not supported (this server speaks v1)", version=version
+        )
     return PayloadMalformed(f"invalid payload: {err}")
 
 
@@ -283,7 +289,9 @@ def _encode_samples(block: SampleBlock) -> _Samples:
     if len(ts) > 1:
         steps = np.diff(ts)
         if steps[0] > 0 and (steps == steps[0]).all():
-            return _Samples(signal=block.signal, values=block.values.tolist(), t0=int(ts[0]), dt=int(steps[0]))
+            return _Samples(
+                signal=block.signal, values=block.values.tolist(), t0=int(ts[0]), dt=int(steps[0])
+            )
     return _Samples(signal=block.signal, values=block.values.tolist(), ts=ts.tolist())
 
 

@@ -1,0 +1,83 @@
+"""Wire a running Cadence from its settings: plant, store, ingest pipeline and counters.
+
+``open_runtime(settings)`` is the one factory the CLI, the web app and the tests use; nothing is built at
+import time. The runtime owns the store and closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadence.clock import WallClock
+from cadence.config import Settings
+from cadence.domain.plant import Plant
+from cadence.ingest.pipeline import IngestPipeline, IngestStats
+from cadence.plantfile import load_plant
+from cadence.ports import Clock, RetentionPolicy, TimeSeriesStore
+from cadence.protocol import Limits
+from cadence.services.plant_data import PlantData
+from cadence.store.sqlite import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a Cadence process needs, built once from the settings."""
+
+    settings: Settings
+    plant: Plant
+    store: TimeSeriesStore
+    clock: Clock
+    stats: IngestStats
+    pipeline: IngestPipeline
+    data: PlantData
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        s = self.settings
+        return RetentionPolicy(
+            raw_waveform_days=s.retention_raw_waveform_days,
+            raw_slow_days=s.retention_raw_slow_days,
+            rollup_1m_days=s.retention_rollup_1m_days,
+            rollup_1h_days=s.retention_rollup_1h_days,
+            strokes_days=s.retention_strokes_days,
+            stroke_waveform_days=s.retention_stroke_waveform_days,
+            quarantine_days=s.retention_quarantine_days,
+            ledger_days=s.retention_ledger_days,
+        )
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.store.close()
+
+
+def open_store(settings: Settings) -> SqliteStore:
+    """The embedded store at ``settings.store_path`` (created if needed)."""
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return SqliteStore(
+        settings.store_path,
+        commit_interval_ms=settings.store_commit_interval_ms,
+        max_backlog=settings.store_max_backlog,
+        compact_after_s=settings.store_compact_after_s,
+    )
+
+
+def open_runtime(settings: Settings, clock: Clock | None = None, plant: Plant | None = None) -> Runtime:
+    """Load the plant, open the store and build the ingest pipeline."""
+    plant = plant if plant is not None else load_plant(settings.plant_file)
+    clock = clock if clock is not None else WallClock()
+    store = open_store(settings)
+    stats = IngestStats()
+    limits = Limits(max_bytes=settings.ingest_max_payload_bytes, max_points=settings.ingest_max_points)
+    try:
+        pipeline = IngestPipeline(plant, store, clock, limits, stats)
+    except BaseException:
+        store.close()
+        raise
+    logger.info("Cadence runtime open: %d machines, store %s", len(plant.machines), settings.store_path)
+    return Runtime(settings, plant, store, clock, stats, pipeline, PlantData(plant, store))

@@ -1,0 +1,127 @@
+"""Parts, their dies and recipes, and the good-part rule that turns process values into good or scrap.
+
+Each press gets a small catalogue of parts. A part's recipe is *taught* on the new press (one stroke
+without noise, as a setter would on commissioning); the taught curve gives the PLC's pressing time-out
+and the quality window of docs/domain.md §1.4:
+
+* peak pressure below 95 % of taught → ``underformed`` (pressure not reached: leaking pump or seals);
+* peak force above 108 % (pressure stop) / 110 % (position stop) of taught → ``overload``
+  (overshoot from a lagging valve, worn die, hard material);
+* bottom dead centre outside taught ± tolerance → ``dimension`` (material lot, die wear, valve lag);
+* dwell pressure below 90 % of taught → ``dwell_pressure`` (seal bypass);
+* otherwise a rare random surface defect (``surface``, default 0.2 %), the only coin flip.
+
+So scrap follows the physics: it rises when a fault moves the process out of its window.
+
+>>> import numpy as np
+>>> from cadence.simulator.params import press_params
+>>> params = press_params("P01", 100, np.random.default_rng(0))
+>>> parts = make_parts(params, np.random.default_rng(0))
+>>> len(parts), parts[0].die
+(3, 'D-P01-1')
+>>> judge(parts[0].reference, parts[0].window)
+(True, None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from cadence.simulator.faults import healthy_condition
+from cadence.simulator.features import stroke_features
+from cadence.simulator.params import LEAK_REF_C, PressParams
+from cadence.simulator.press import Phase, Recipe, StopMode, simulate_stroke
+
+TIMEOUT_FACTOR = 1.2  # PLC pressing time-out: 20 % over the taught pressing time...
+TIMEOUT_MARGIN_S = 0.1  # ...plus 0.1 s: a tight "pressure not reached" monitor
+UNDERFORMED_SHARE = 0.95
+OVERLOAD_SHARE = {StopMode.PRESSURE: 1.08, StopMode.POSITION: 1.10}  # tonnage monitors: 110-115 % alarms
+BDC_TOLERANCE_MM = 0.25  # drawing tolerance on the formed height (domain.md: ±0.02-0.1 mm on precise parts)
+DWELL_SHARE = 0.90
+SURFACE_DEFECT_RATE = 0.002  # handling marks, scratches: the only scrap not caused by the process values
+
+_PREFIXES = ("BRK", "FLG", "SUP", "CAP", "BSH", "PLT", "HSG", "CLP")
+
+
+@dataclass(frozen=True, slots=True)
+class QualityWindow:
+    """The process window of a part; features outside it make scrap."""
+
+    peak_pressure_min_bar: float
+    peak_force_max_kn: float
+    bdc_min_mm: float
+    bdc_max_mm: float
+    dwell_pressure_min_bar: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartSpec:
+    """A part number made on a press with a die, its taught recipe and its quality window."""
+
+    part_number: str
+    die: str
+    recipe: Recipe
+    window: QualityWindow
+    reference: Mapping[str, float] = field(default_factory=dict)
+
+
+def teach(params: PressParams, part_number: str, die: str, recipe: Recipe, dt_us: int = 2000) -> PartSpec:
+    """Teach ``recipe`` on the new press: one noiseless stroke sets the time-out and the quality window."""
+    curves = simulate_stroke(params, healthy_condition(params), recipe, oil_temp_c=LEAK_REF_C, dt_us=dt_us)
+    pressing = curves.phase_slice(Phase.PRESSING)
+    pressing_s = (pressing.stop - pressing.start) * dt_us / 1e6
+    taught = replace(recipe, timeout_s=TIMEOUT_FACTOR * pressing_s + TIMEOUT_MARGIN_S)
+    ref = stroke_features(curves, oil_temp_c=LEAK_REF_C, gap_s=0.0)
+    window = QualityWindow(
+        peak_pressure_min_bar=UNDERFORMED_SHARE * ref["peak_pressure_bar"],
+        peak_force_max_kn=OVERLOAD_SHARE[recipe.stop] * ref["peak_force_kn"],
+        bdc_min_mm=ref["bdc_position_mm"] - BDC_TOLERANCE_MM,
+        bdc_max_mm=ref["bdc_position_mm"] + BDC_TOLERANCE_MM,
+        dwell_pressure_min_bar=DWELL_SHARE * ref["dwell_pressure_bar"],
+    )
+    return PartSpec(part_number, die, taught, window, ref)
+
+
+def make_parts(
+    params: PressParams, rng: np.random.Generator, count: int = 3, dt_us: int = 2000
+) -> tuple[PartSpec, ...]:
+    """A seeded catalogue of ``count`` parts for this press, alternating pressure and position stops."""
+    parts = []
+    for k in range(count):
+        recipe = Recipe.for_force(
+            params,
+            force_share=float(rng.uniform(0.62, 0.88)),
+            depth_m=float(rng.uniform(0.005, 0.012)),
+            exponent=float(rng.uniform(1.8, 2.6)),
+            dwell_s=float(rng.uniform(0.4, 1.2)),
+            stop=StopMode.PRESSURE if k % 2 == 0 else StopMode.POSITION,
+            contact_offset_m=float(rng.uniform(0.0, 0.03)),
+        )
+        number = f"{_PREFIXES[int(rng.integers(len(_PREFIXES)))]}-{int(rng.integers(100, 1000))}"
+        parts.append(teach(params, number, f"D-{params.machine}-{k + 1}", recipe, dt_us))
+    return tuple(parts)
+
+
+def judge(
+    features: Mapping[str, float],
+    window: QualityWindow,
+    rng: np.random.Generator | None = None,
+    defect_rate: float = SURFACE_DEFECT_RATE,
+) -> tuple[bool, str | None]:
+    """``(good, scrap_reason)`` of a stroke from its features; ``rng`` draws the rare surface defect."""
+    # Drawn first, whatever the outcome, so that faulty and healthy runs share their random numbers.
+    defect = rng is not None and rng.random() < defect_rate
+    if features["peak_pressure_bar"] < window.peak_pressure_min_bar:
+        return False, "underformed"
+    if features["peak_force_kn"] > window.peak_force_max_kn:
+        return False, "overload"
+    if not window.bdc_min_mm <= features["bdc_position_mm"] <= window.bdc_max_mm:
+        return False, "dimension"
+    if features["dwell_pressure_bar"] < window.dwell_pressure_min_bar:
+        return False, "dwell_pressure"
+    if defect:
+        return False, "surface"
+    return True, None

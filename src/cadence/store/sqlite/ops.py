@@ -1,0 +1,468 @@
+"""What the writer does inside a transaction: append batches, register signals, compact, apply retention.
+
+Every function here runs on the writer's connection, inside a transaction the caller opened; none of them
+commits. Reads live in :mod:`cadence.store.sqlite.store`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cadence.domain.alarms import Alarm
+from cadence.domain.batch import Batch
+from cadence.domain.cycles import Stroke
+from cadence.domain.samples import F64, I64, SampleBlock
+from cadence.domain.signals import SignalKind, SignalSpec
+from cadence.errors import StoreError
+from cadence.ports import AppendOutcome, QuarantineItem, RetentionPolicy, RetentionReport
+from cadence.store import codecs
+from cadence.store.sqlite.schema import SMALL_CHUNK_POINTS
+
+logger = logging.getLogger(__name__)
+
+MINUTE_US = 60_000_000
+HOUR_US = 3_600_000_000
+DAY_US = 86_400_000_000
+ROLLUPS: tuple[tuple[str, int], ...] = (("rollup_1m", MINUTE_US), ("rollup_1h", HOUR_US))
+# Refused payloads are kept for diagnosis, not replay: 64 KiB shows what was wrong with any message while
+# a flood of 8 MiB junk bodies cannot fill the disk (the real size is kept beside it).
+QUARANTINE_PAYLOAD_CAP_BYTES = 64 * 1024
+# Compaction merges small chunks into chunks of at most this many points or this time span: ~100k points
+# compress as well as a million (pcodec's overhead is per blob), and a one-hour chunk is the most a
+# one-hour raw read has to decode beyond its range.
+COMPACT_MAX_POINTS = 100_000
+COMPACT_MAX_SPAN_US = HOUR_US
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """One registered (machine, signal) and how its values are stored."""
+
+    id: int
+    machine: str
+    signal: str
+    unit: str
+    resolution: float
+    kind: str
+
+
+class SeriesCatalog:
+    """``(machine, signal) → SeriesInfo``, read through from the connection it is given.
+
+    Only the writer uses it. It is cleared whenever a transaction rolls back, because an entry may name
+    a series row created by the rolled-back work.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], SeriesInfo] = {}
+
+    def get(self, conn: sqlite3.Connection, machine: str, signal: str) -> SeriesInfo | None:
+        info = self._known.get((machine, signal))
+        if info is None:
+            row = conn.execute(
+                "SELECT id, machine, signal, unit, resolution, kind FROM series"
+                " WHERE machine = ? AND signal = ?",
+                (machine, signal),
+            ).fetchone()
+            if row is None:
+                return None
+            info = SeriesInfo(*row)
+            self._known[(machine, signal)] = info
+        return info
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
+# --- append --------------------------------------------------------------------------------------------
+
+_UPSERT_ROLLUP = """
+INSERT INTO {table} (series_id, bucket_us, "count", "sum", "min", "max") VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (series_id, bucket_us) DO UPDATE SET
+    "count" = "count" + excluded."count",
+    "sum" = "sum" + excluded."sum",
+    "min" = min("min", excluded."min"),
+    "max" = max("max", excluded."max")
+"""
+_ROLLUP_UPSERTS = tuple((_UPSERT_ROLLUP.format(table=table), width_us) for table, width_us in ROLLUPS)
+_UPSERT_LATEST = """
+INSERT INTO latest (series_id, ts_us, value) VALUES (?, ?, ?)
+ON CONFLICT (series_id) DO UPDATE SET ts_us = excluded.ts_us, value = excluded.value
+WHERE excluded.ts_us > latest.ts_us
+"""
+_INSERT_STROKE = """
+INSERT OR IGNORE INTO strokes (machine, start_us, end_us, n, good, scrap_reason, production_order, part,
+                               lot, material_lot, serial, die, features, waveform)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def register_signals(conn: sqlite3.Connection, machine: str, signals: Sequence[SignalSpec]) -> None:
+    """Create or update the series of ``machine``; a changed resolution applies to chunks written later."""
+    conn.executemany(
+        """
+        INSERT INTO series (machine, signal, unit, resolution, kind) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (machine, signal) DO UPDATE SET
+            unit = excluded.unit, resolution = excluded.resolution, kind = excluded.kind
+        """,
+        [(machine, s.name, s.unit, float(s.resolution), str(s.kind)) for s in signals],
+    )
+
+
+def append_batch(
+    conn: sqlite3.Connection, catalog: SeriesCatalog, batch: Batch, committed_us: int
+) -> AppendOutcome:
+    """Write one batch and its ledger entry, or nothing when its key is already in the ledger."""
+    key = batch.key
+    row = conn.execute(
+        "SELECT digest FROM batches WHERE source = ? AND epoch = ? AND seq = ?",
+        (key.source, key.epoch, key.seq),
+    ).fetchone()
+    if row is not None:
+        return AppendOutcome.DUPLICATE if bytes(row[0]) == batch.digest else AppendOutcome.CONFLICT
+
+    points = 0
+    for block in batch.samples:
+        info = _series_or_fail(conn, catalog, batch.machine, block.signal)
+        points += write_block(conn, info, block, created_us=batch.received_us)
+    if batch.strokes:
+        conn.executemany(_INSERT_STROKE, [_stroke_row(conn, catalog, s) for s in batch.strokes])
+    if batch.states:
+        conn.executemany(
+            "INSERT OR IGNORE INTO states (machine, ts_us, state, reason) VALUES (?, ?, ?, ?)",
+            [(batch.machine, s.ts_us, str(s.state), s.reason) for s in batch.states],
+        )
+    conn.execute(
+        "INSERT INTO batches (source, epoch, seq, digest, machine, received_us, committed_us, points)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            key.source,
+            key.epoch,
+            key.seq,
+            batch.digest,
+            batch.machine,
+            batch.received_us,
+            committed_us,
+            points,
+        ),
+    )
+    conn.execute(
+        """
+        INSERT INTO ingest_cursor (source, epoch, max_seq, batches) VALUES (?, ?, ?, 1)
+        ON CONFLICT (source, epoch) DO UPDATE SET
+            max_seq = max(max_seq, excluded.max_seq), batches = batches + 1
+        """,
+        (key.source, key.epoch, key.seq),
+    )
+    conn.execute(
+        "INSERT INTO machine_totals (machine, batches) VALUES (?, 1)"
+        " ON CONFLICT (machine) DO UPDATE SET batches = batches + 1",
+        (batch.machine,),
+    )
+    return AppendOutcome.STORED
+
+
+def _series_or_fail(
+    conn: sqlite3.Connection, catalog: SeriesCatalog, machine: str, signal: str
+) -> SeriesInfo:
+    info = catalog.get(conn, machine, signal)
+    if info is None:
+        raise StoreError(
+            f"signal {signal!r} of machine {machine!r} is not registered in the store: register the plant's"
+            " signals (register_signals) before appending their samples",
+            machine=machine,
+            signal=signal,
+        )
+    return info
+
+
+def sorted_unique(ts_us: I64, values: F64) -> tuple[I64, F64]:
+    """Samples sorted by time; of several samples at one timestamp, the first given is kept."""
+    order = np.argsort(ts_us, kind="stable")
+    ts, vals = ts_us[order], values[order]
+    if len(ts) > 1:
+        keep = np.empty(len(ts), dtype=bool)
+        keep[0] = True
+        np.not_equal(ts[1:], ts[:-1], out=keep[1:])
+        if not keep.all():
+            ts, vals = ts[keep], vals[keep]
+    return ts, vals
+
+
+def write_block(conn: sqlite3.Connection, info: SeriesInfo, block: SampleBlock, created_us: int) -> int:
+    """One chunk row for the block, plus its rollups and latest value. Returns the points written."""
+    ts, raw_values = sorted_unique(block.ts_us, block.values)
+    try:
+        steps = codecs.quantise(raw_values, info.resolution)
+    except codecs.CodecError as err:
+        raise StoreError(
+            f"{info.machine}/{info.signal}: {err}", machine=info.machine, signal=info.signal
+        ) from err
+    values = codecs.dequantise(steps, info.resolution)  # exactly what a read will return
+    conn.execute(
+        "INSERT INTO chunks (series_id, start_us, end_us, n, resolution, ts_blob, val_blob, created_us)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            info.id,
+            int(ts[0]),
+            int(ts[-1]),
+            len(ts),
+            info.resolution,
+            codecs.encode_ints(ts),
+            codecs.encode_ints(steps),
+            created_us,
+        ),
+    )
+    # Most blocks fall in one bucket (always for 1 h, mostly for 1 min): their one aggregate row is worth
+    # computing once, without the general path's per-call numpy overhead (it dominated small appends).
+    whole = (len(ts), float(values.sum()), float(values.min()), float(values.max()))
+    for sql, width_us in _ROLLUP_UPSERTS:
+        first_bucket = (int(ts[0]) // width_us) * width_us
+        if first_bucket == (int(ts[-1]) // width_us) * width_us:
+            conn.execute(sql, (info.id, first_bucket, *whole))
+        else:
+            conn.executemany(sql, aggregate(info.id, ts, values, width_us))
+    conn.execute(_UPSERT_LATEST, (info.id, int(ts[-1]), float(values[-1])))
+    return len(ts)
+
+
+def aggregate(
+    series_id: int, ts_sorted: I64, values: F64, width_us: int
+) -> list[tuple[int, int, int, float, float, float]]:
+    """``(series_id, bucket_us, count, sum, min, max)`` of each bucket of ``width_us`` touched by the samples.
+
+    ``ts_sorted`` must be sorted, so that each bucket is one contiguous run.
+    """
+    buckets = (ts_sorted // width_us) * width_us  # floor division: negative timestamps bucket correctly too
+    starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+    counts = np.diff(np.append(starts, len(buckets)))
+    sums = np.add.reduceat(values, starts)
+    mins = np.minimum.reduceat(values, starts)
+    maxs = np.maximum.reduceat(values, starts)
+    return list(
+        zip(
+            [series_id] * len(starts),
+            buckets[starts].tolist(),
+            counts.tolist(),
+            sums.tolist(),
+            mins.tolist(),
+            maxs.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _stroke_row(conn: sqlite3.Connection, catalog: SeriesCatalog, stroke: Stroke) -> tuple[object, ...]:
+    blob: bytes | None = None
+    if stroke.waveform is not None:
+        resolutions: dict[str, float] = {}
+        for name in stroke.waveform.signals:
+            info = catalog.get(conn, stroke.machine, name)
+            if info is not None:
+                resolutions[name] = info.resolution
+        try:
+            blob = codecs.encode_waveform(stroke.waveform, resolutions)
+        except codecs.CodecError as err:
+            raise StoreError(
+                f"stroke {stroke.machine}#{stroke.n}: waveform: {err}", machine=stroke.machine
+            ) from err
+    return (
+        stroke.machine,
+        stroke.start_us,
+        stroke.end_us,
+        stroke.n,
+        int(stroke.good),
+        stroke.scrap_reason,
+        stroke.order,
+        stroke.part,
+        stroke.lot,
+        stroke.material_lot,
+        stroke.serial,
+        stroke.die,
+        json.dumps(dict(stroke.features), separators=(",", ":")),
+        blob,
+    )
+
+
+def insert_quarantine(conn: sqlite3.Connection, item: QuarantineItem) -> None:
+    """Keep a refused message, its payload truncated to :data:`QUARANTINE_PAYLOAD_CAP_BYTES`."""
+    conn.execute(
+        "INSERT INTO quarantine (received_us, channel, code, reason, payload, size)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            item.received_us,
+            item.channel,
+            item.code,
+            item.reason,
+            bytes(item.payload[:QUARANTINE_PAYLOAD_CAP_BYTES]),
+            max(item.size, len(item.payload)),
+        ),
+    )
+
+
+def insert_alarm(conn: sqlite3.Connection, alarm: Alarm) -> None:
+    """Record one alarm occurrence."""
+    conn.execute(
+        "INSERT INTO alarms (code, severity, message, raised_us, source, machine) VALUES (?, ?, ?, ?, ?, ?)",
+        (alarm.code, int(alarm.severity), alarm.message, alarm.raised_us, alarm.source, alarm.machine),
+    )
+
+
+# --- compaction ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkRef:
+    id: int
+    start_us: int
+    end_us: int
+    n: int
+
+
+def plan_compaction(
+    conn: sqlite3.Connection, now_us: int, compact_after_us: int, max_points: int = COMPACT_MAX_POINTS
+) -> list[tuple[int, float, list[_ChunkRef]]]:
+    """Groups of small chunks to merge: ``(series_id, resolution, chunks)``, each group 2+ chunks.
+
+    A chunk qualifies when it holds fewer than ``SMALL_CHUNK_POINTS`` points and ended more than
+    ``compact_after_us`` before ``now_us`` (late data for recent minutes keeps arriving; merging them now
+    would only be redone).
+    """
+    rows = conn.execute(
+        f"SELECT series_id, resolution, id, start_us, end_us, n FROM chunks"
+        f" WHERE n < {SMALL_CHUNK_POINTS} AND end_us < ? ORDER BY series_id, start_us, id",
+        (now_us - compact_after_us,),
+    ).fetchall()
+    groups: list[tuple[int, float, list[_ChunkRef]]] = []
+    current: list[_ChunkRef] = []
+    current_key: tuple[int, float] | None = None
+    points = 0
+    for series_id, resolution, chunk_id, start_us, end_us, n in rows:
+        ref = _ChunkRef(chunk_id, start_us, end_us, n)
+        key = (series_id, resolution)
+        fits = (
+            key == current_key
+            and points + n <= max_points
+            and end_us - current[0].start_us <= COMPACT_MAX_SPAN_US
+        )
+        if fits:
+            current.append(ref)
+            points += n
+            continue
+        if current_key is not None and len(current) > 1:
+            groups.append((current_key[0], current_key[1], current))
+        current, current_key, points = [ref], key, n
+    if current_key is not None and len(current) > 1:
+        groups.append((current_key[0], current_key[1], current))
+    return groups
+
+
+def merge_chunks(
+    conn: sqlite3.Connection, series_id: int, resolution: float, group: Sequence[_ChunkRef], now_us: int
+) -> int:
+    """Replace a group of chunks by one, sorted, without repeated timestamps. Returns the chunks removed.
+
+    The merged chunk takes the smallest id of the group, so reads that meet two values at one timestamp
+    still prefer the one stored first.
+    """
+    ids = [c.id for c in group]
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT ts_blob, val_blob FROM chunks WHERE id IN ({marks}) ORDER BY id", ids
+    ).fetchall()
+    if len(rows) != len(ids):  # changed since planning (retention ran in between): plan again later
+        return 0
+    ts_parts: list[I64] = []
+    step_parts: list[I64] = []
+    for ts_blob, val_blob in rows:
+        ts_parts.append(codecs.decode_ints(ts_blob))
+        step_parts.append(codecs.decode_ints(val_blob))
+    ts, steps = sorted_unique(np.concatenate(ts_parts), np.concatenate(step_parts))
+    conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
+    conn.execute(
+        "INSERT INTO chunks (id, series_id, start_us, end_us, n, resolution, ts_blob, val_blob, created_us)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            min(ids),
+            series_id,
+            int(ts[0]),
+            int(ts[-1]),
+            len(ts),
+            resolution,
+            codecs.encode_ints(ts),
+            codecs.encode_ints(steps.astype(np.int64)),
+            now_us,
+        ),
+    )
+    return len(ids)
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+
+def cutoff_us(now_us: int, days: float) -> int | None:
+    """The instant before which data of a ``days`` retention is deleted; None keeps it for ever."""
+    if days <= 0:
+        return None
+    return now_us - round(days * DAY_US)
+
+
+def apply_retention(conn: sqlite3.Connection, now_us: int, policy: RetentionPolicy) -> RetentionReport:
+    """Delete what is past its retention, whole rows only (a chunk goes once its newest sample is past).
+
+    Ledger keys go by their commit time (the store's clock), everything else by its data time.
+    """
+    chunks_deleted = points_deleted = rollup_rows = strokes_deleted = waveforms = quarantine_deleted = 0
+    raw_days = {
+        str(SignalKind.WAVEFORM): policy.raw_waveform_days,
+        str(SignalKind.SLOW): policy.raw_slow_days,
+        str(SignalKind.COUNTER): policy.raw_slow_days,  # counters are slow signals with monotonic values
+    }
+    kinds = [r[0] for r in conn.execute("SELECT DISTINCT kind FROM series").fetchall()]
+    for kind in kinds:
+        cutoff = cutoff_us(now_us, raw_days.get(kind, policy.raw_slow_days))
+        if cutoff is None:
+            continue
+        where = "end_us < ? AND series_id IN (SELECT id FROM series WHERE kind = ?)"
+        n_chunks, n_points = conn.execute(
+            f"SELECT count(*), coalesce(sum(n), 0) FROM chunks WHERE {where}", (cutoff, kind)
+        ).fetchone()
+        conn.execute(f"DELETE FROM chunks WHERE {where}", (cutoff, kind))
+        chunks_deleted += n_chunks
+        points_deleted += n_points
+    for (table, width_us), days in zip(ROLLUPS, (policy.rollup_1m_days, policy.rollup_1h_days), strict=True):
+        cutoff = cutoff_us(now_us, days)
+        if cutoff is not None:  # a bucket goes once it has ended
+            rollup_rows += conn.execute(
+                f"DELETE FROM {table} WHERE bucket_us <= ?", (cutoff - width_us,)
+            ).rowcount
+    cutoff = cutoff_us(now_us, policy.strokes_days)
+    if cutoff is not None:
+        strokes_deleted = conn.execute("DELETE FROM strokes WHERE end_us < ?", (cutoff,)).rowcount
+    cutoff = cutoff_us(now_us, policy.stroke_waveform_days)
+    if cutoff is not None:
+        waveforms = conn.execute(
+            "UPDATE strokes SET waveform = NULL WHERE end_us < ? AND waveform IS NOT NULL", (cutoff,)
+        ).rowcount
+    cutoff = cutoff_us(now_us, policy.quarantine_days)
+    if cutoff is not None:
+        quarantine_deleted = conn.execute("DELETE FROM quarantine WHERE received_us < ?", (cutoff,)).rowcount
+    ledger_deleted = 0
+    cutoff = cutoff_us(now_us, policy.ledger_days)
+    if cutoff is not None:
+        ledger_deleted = conn.execute("DELETE FROM batches WHERE committed_us < ?", (cutoff,)).rowcount
+    return RetentionReport(
+        chunks_deleted=chunks_deleted,
+        points_deleted=points_deleted,
+        rollup_rows_deleted=rollup_rows,
+        strokes_deleted=strokes_deleted,
+        waveforms_dropped=waveforms,
+        quarantine_deleted=quarantine_deleted,
+        ledger_keys_deleted=ledger_deleted,
+    )

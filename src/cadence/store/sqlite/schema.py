@@ -1,0 +1,229 @@
+"""The SQLite store's schema, versioned in the ``meta`` table, and the PRAGMAs of its connections."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from cadence.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Chunks below this many points are merged by compaction. Ingest blocks are a few to a few thousand
+# points; pcodec's per-blob overhead (~30 B) stops mattering around a few thousand points.
+SMALL_CHUNK_POINTS = 4096
+
+# A writer waiting on another process's lock (a backup, `sqlite3` in a shell) retries this long before
+# failing its transaction; readers wait the same during a checkpoint's brief exclusive moments.
+BUSY_TIMEOUT_MS = 10_000
+# Checkpoint the WAL every 4096 pages (16 MiB with 4 KiB pages): larger than SQLite's 1000-page default so
+# that sustained ingest checkpoints a few times a minute rather than several times a second, small enough
+# that the WAL a reader must search stays short.
+WAL_AUTOCHECKPOINT_PAGES = 4096
+# Page cache of each connection, in KiB (negative cache_size means KiB in SQLite): 16 MiB keeps the hot
+# chunk index, rollups and ledger pages resident without weighing on a small server's RSS.
+CACHE_KIB = 16 * 1024
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    resolution REAL NOT NULL,
+    kind TEXT NOT NULL,
+    UNIQUE (machine, signal)
+);
+
+-- One row per ingested block (later merged by compaction). `resolution` is the one the values were
+-- quantised with, so a signal whose resolution changes keeps reading its old chunks correctly.
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    resolution REAL NOT NULL,
+    ts_blob BLOB NOT NULL,
+    val_blob BLOB NOT NULL,
+    created_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_series_end ON chunks (series_id, end_us);
+-- Compaction looks only for small chunks; this partial index keeps that search off the big ones.
+CREATE INDEX IF NOT EXISTS chunks_small ON chunks (series_id, start_us) WHERE n < {small};
+
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    series_id INTEGER NOT NULL,
+    bucket_us INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    sum REAL NOT NULL,
+    min REAL NOT NULL,
+    max REAL NOT NULL,
+    PRIMARY KEY (series_id, bucket_us)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    series_id INTEGER NOT NULL,
+    bucket_us INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    sum REAL NOT NULL,
+    min REAL NOT NULL,
+    max REAL NOT NULL,
+    PRIMARY KEY (series_id, bucket_us)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS latest (
+    series_id INTEGER PRIMARY KEY,
+    ts_us INTEGER NOT NULL,
+    value REAL NOT NULL
+);
+
+-- The idempotency ledger (docs/security.md §2.7): a key is written in the same transaction as its data.
+CREATE TABLE IF NOT EXISTS batches (
+    source TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    machine TEXT NOT NULL,
+    received_us INTEGER NOT NULL,
+    committed_us INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    PRIMARY KEY (source, epoch, seq)
+) WITHOUT ROWID;
+-- Retention forgets keys by commit time (RetentionPolicy.ledger_days) without scanning the whole ledger.
+CREATE INDEX IF NOT EXISTS batches_committed ON batches (committed_us);
+
+CREATE TABLE IF NOT EXISTS ingest_cursor (
+    source TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    max_seq INTEGER NOT NULL,
+    batches INTEGER NOT NULL,
+    PRIMARY KEY (source, epoch)
+) WITHOUT ROWID;
+
+-- Per-machine totals kept in the append transaction, so that stats() never counts the ledger.
+CREATE TABLE IF NOT EXISTS machine_totals (
+    machine TEXT PRIMARY KEY,
+    batches INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- A rowid table (not WITHOUT ROWID): rows carry waveform blobs, which SQLite advises against in
+-- clustered tables.
+CREATE TABLE IF NOT EXISTS strokes (
+    machine TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    good INTEGER NOT NULL,
+    scrap_reason TEXT,
+    production_order TEXT,
+    part TEXT,
+    lot TEXT,
+    material_lot TEXT,
+    serial TEXT,
+    die TEXT,
+    features TEXT NOT NULL,
+    waveform BLOB,
+    UNIQUE (machine, start_us)
+);
+CREATE INDEX IF NOT EXISTS strokes_serial ON strokes (serial) WHERE serial IS NOT NULL;
+CREATE INDEX IF NOT EXISTS strokes_lot ON strokes (lot) WHERE lot IS NOT NULL;
+CREATE INDEX IF NOT EXISTS strokes_material_lot ON strokes (material_lot) WHERE material_lot IS NOT NULL;
+CREATE INDEX IF NOT EXISTS strokes_end ON strokes (end_us);
+-- Retention drops waveforms years before the strokes: without this, each run would rescan every stroke
+-- whose waveform is already gone.
+CREATE INDEX IF NOT EXISTS strokes_with_waveform ON strokes (end_us) WHERE waveform IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS states (
+    machine TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    PRIMARY KEY (machine, ts_us)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS alarms (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    raised_us INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    machine TEXT
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    received_us INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_received ON quarantine (received_us);
+"""
+
+
+def configure(conn: sqlite3.Connection, *, writer: bool) -> None:
+    """PRAGMAs every connection needs; the writer also sets the durability ones.
+
+    ``synchronous=FULL``: a returned COMMIT survives a power loss, which the acknowledgement sent to the
+    edge relies on (docs/security.md §2.4); NORMAL could roll back acknowledged commits.
+    """
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    if writer:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"could not put the store in WAL mode (journal_mode is {mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    else:
+        # Readers never write: a bug in a read path cannot modify the store behind the writer's back.
+        conn.execute("PRAGMA query_only = ON")
+
+
+def create_or_check(conn: sqlite3.Connection) -> None:
+    """Create the schema on a new file, or check the version of an existing one."""
+    found = _version(conn)
+    if found is None:
+        # One script in one transaction, every statement guarded by IF NOT EXISTS / OR IGNORE: a crash
+        # leaves no half-made schema, and two processes creating the same new file both succeed.
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{_TABLES.format(small=SMALL_CHUNK_POINTS)}\n"
+            f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+        )
+        logger.info("created store schema version %d", SCHEMA_VERSION)
+        return
+    if found != SCHEMA_VERSION:
+        raise StoreError(
+            f"the store file has schema version {found}; this Cadence reads version {SCHEMA_VERSION}",
+            found=found,
+            expected=SCHEMA_VERSION,
+        )
+
+
+def check(conn: sqlite3.Connection) -> None:
+    """Refuse a file that is not a Cadence store of this schema version (for read-only opening)."""
+    found = _version(conn)
+    if found != SCHEMA_VERSION:
+        raise StoreError(
+            f"not a Cadence store of schema version {SCHEMA_VERSION} (found {found})",
+            found=found,
+            expected=SCHEMA_VERSION,
+        )
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if not has_meta:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None

@@ -1,0 +1,587 @@
+"""The embedded store: one SQLite file (WAL, synchronous=FULL) holding samples as compressed chunks.
+
+Samples go in as one row per ingested block and signal (timestamps and quantised values, each a pcodec
+blob), not one row per point: that removes the per-row cost that made SQLite slow for time series
+(docs/stack.md §7) while keeping SQLite's strengths: stdlib, ~1 MiB of memory, relational data in the same
+file, and readers in other processes beside the writer. 1-minute and 1-hour rollups are upserted in the
+same transaction as the samples.
+
+Writes go through the single writer thread (:mod:`cadence.store.sqlite.writer`); reads use one
+connection per reading thread, each read in one transaction, so a read never sees part of a batch.
+
+>>> import tempfile, numpy as np
+>>> from pathlib import Path
+>>> from cadence.domain import Batch, IdempotencyKey, SampleBlock, SignalSpec
+>>> with tempfile.TemporaryDirectory() as tmp, SqliteStore.for_tests(Path(tmp)) as store:
+...     store.register_signals("P01", [SignalSpec("oil_temp", "°C", sampling_hz=1, resolution=0.1)])
+...     block = SampleBlock.regular("oil_temp", t0_us=0, dt_us=1_000_000, values=[41.5, 41.6])
+...     batch = Batch(IdempotencyKey("gw", 1, 0), "P01", samples=(block,), digest=b"d")
+...     store.append([batch]), store.append([batch])
+...     store.series("P01", "oil_temp", 0, 10_000_000).values.tolist()
+([<AppendOutcome.STORED: 'stored'>], [<AppendOutcome.DUPLICATE: 'duplicate'>])
+[41.5, 41.6]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from cadence.clock import WallClock
+from cadence.domain.alarms import Alarm, Severity
+from cadence.domain.batch import Batch
+from cadence.domain.cycles import Stroke
+from cadence.domain.samples import F64, I64
+from cadence.domain.signals import SignalSpec
+from cadence.domain.states import MachineState, StateChange
+from cadence.errors import StoreClosed, StoreError
+from cadence.ports import (
+    AppendOutcome,
+    Clock,
+    LatestValue,
+    MachineCounts,
+    QuarantineItem,
+    Resolution,
+    RetentionPolicy,
+    RetentionReport,
+    SeriesData,
+    StoreStats,
+    empty_series,
+)
+from cadence.store import codecs
+from cadence.store.sqlite import ops, schema
+from cadence.store.sqlite.writer import (
+    AlarmTask,
+    AppendTask,
+    CheckpointTask,
+    CompactTask,
+    QuarantineTask,
+    RegisterTask,
+    RetentionTask,
+    StoreWriter,
+    Task,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How long a synchronous write (append, register, quarantine…) waits for its commit before giving up, in
+# seconds: far above any healthy commit (milliseconds), short enough to surface a stuck disk.
+WRITE_TIMEOUT_S = 120.0
+_BUCKET_US = {Resolution.MINUTE: ops.MINUTE_US, Resolution.HOUR: ops.HOUR_US}
+_ROLLUP_TABLE = {Resolution.MINUTE: "rollup_1m", Resolution.HOUR: "rollup_1h"}
+
+
+class SqliteStore:
+    """:class:`cadence.ports.TimeSeriesStore` on one SQLite file.
+
+    Parameters
+    ----------
+    path:
+        The database file (created with its schema when absent).
+    commit_interval_ms:
+        Longest a write waits for others to share its commit, when several senders are writing at once.
+    max_backlog:
+        Write tasks queued before :meth:`submit` raises :class:`~cadence.errors.StoreBacklogFull`.
+    compact_after_s:
+        Small chunks whose newest sample is older than this are merged by compaction.
+    auto_compact_interval_s:
+        The writer compacts by itself this often when idle (0 = only when :meth:`compact` is called).
+    clock:
+        Time source for ``committed_us`` in the ledger and for automatic compaction.
+    read_only:
+        Open without a writer (for a second process reading beside the one that writes): writes raise
+        :class:`~cadence.errors.StoreError`.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        commit_interval_ms: float = 20.0,
+        max_backlog: int = 2_000,
+        compact_after_s: float = 300.0,
+        auto_compact_interval_s: float = 60.0,
+        clock: Clock | None = None,
+        read_only: bool = False,
+    ) -> None:
+        if max_backlog < 1:
+            raise ValueError(f"max_backlog must be >= 1, got {max_backlog}")
+        if commit_interval_ms < 0 or compact_after_s < 0 or auto_compact_interval_s < 0:
+            raise ValueError("commit_interval_ms, compact_after_s and auto_compact_interval_s must be >= 0")
+        self.path = Path(path)
+        self.read_only = read_only
+        self._clock: Clock = clock if clock is not None else WallClock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._writer: StoreWriter | None = None
+        try:
+            if read_only:
+                if not self.path.is_file():  # connecting would create an empty file
+                    raise StoreError(f"no store at {self.path}", path=str(self.path))
+                self._read(schema.check)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                setup = self._open(writer=True)
+                try:
+                    schema.create_or_check(setup)
+                finally:
+                    setup.close()
+                self._writer = StoreWriter(
+                    lambda: self._open(writer=True),
+                    self._clock,
+                    max_backlog=max_backlog,
+                    commit_interval_ms=commit_interval_ms,
+                    compact_after_s=compact_after_s,
+                    auto_compact_interval_s=auto_compact_interval_s,
+                )
+                self._writer.start()
+        except sqlite3.Error as err:
+            self._close_readers()
+            raise StoreError(f"cannot open the store {self.path}: {err}", path=str(self.path)) from err
+        except BaseException:
+            self._close_readers()
+            raise
+        logger.info("store opened: %s%s", self.path, " (read-only)" if read_only else "")
+
+    @classmethod
+    @contextmanager
+    def for_tests(cls, tmp_path: Path, **options: Any) -> Iterator[SqliteStore]:
+        """A store in ``tmp_path`` (the same file each time: reopening sees the same data), closed on exit.
+
+        Automatic compaction is off unless asked for, so that tests see exactly the chunks they wrote.
+        """
+        store = cls(tmp_path / "cadence-store.sqlite", **{"auto_compact_interval_s": 0.0, **options})
+        try:
+            yield store
+        finally:
+            store.close()
+
+    # --- connections -----------------------------------------------------------------------------------
+
+    def _open(self, *, writer: bool) -> sqlite3.Connection:
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE / COMMIT), never implicit.
+        # check_same_thread=False for readers only so that close() can close them from its own thread;
+        # each is still used by exactly one thread.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=writer)
+        try:
+            schema.configure(conn, writer=writer)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise StoreClosed("the store is closed")
+            conn = self._open(writer=False)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``query`` in one read transaction (one consistent snapshot), then end it at once.
+
+        Ending it promptly matters: an open read transaction pins the WAL, which then grows without bound
+        (stack.md §7, checkpoint starvation).
+        """
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return query(conn)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise StoreError(f"store read failed: {err}", path=str(self.path)) from err
+
+    def _close_readers(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                logger.exception("closing a reader connection failed")
+
+    # --- writes ----------------------------------------------------------------------------------------
+
+    def _require_writer(self) -> StoreWriter:
+        if self._closed:
+            raise StoreClosed("the store is closed; no more writes are accepted")
+        if self._writer is None:
+            raise StoreError(f"the store {self.path} was opened read-only", path=str(self.path))
+        return self._writer
+
+    def _submit(self, task: Task) -> Future[Any]:
+        self._require_writer().submit(task)
+        return task.future
+
+    def _wait(self, task: Task) -> Any:
+        self._refuse_writer_thread()
+        return self._submit(task).result(timeout=WRITE_TIMEOUT_S)
+
+    def _refuse_writer_thread(self) -> None:
+        # A future's done-callback runs on the writer thread; waiting there for another write would wait for
+        # the writer itself until WRITE_TIMEOUT_S.
+        if self._writer is not None and threading.current_thread() is self._writer:
+            raise StoreError(
+                "a synchronous store write was called on the store's writer thread (from a future callback):"
+                " hand the work to another thread, or use submit()"
+            )
+
+    def submit(self, batches: Sequence[Batch]) -> Future[list[AppendOutcome]]:
+        """Queue batches for the writer; the future resolves after their COMMIT, one outcome per batch.
+
+        The batches of one call are atomic: if one cannot be stored (an unregistered signal, a value that
+        cannot be quantised), none is, and the future fails with :class:`~cadence.errors.StoreError`.
+        Raises :class:`~cadence.errors.StoreBacklogFull` at once when the writer's queue is full.
+        """
+        future: Future[list[AppendOutcome]] = self._submit(AppendTask(batches=tuple(batches)))
+        return future
+
+    def append(self, batches: Sequence[Batch]) -> list[AppendOutcome]:
+        """:meth:`submit` and wait for the commit."""
+        self._refuse_writer_thread()
+        outcomes: list[AppendOutcome] = self.submit(batches).result(timeout=WRITE_TIMEOUT_S)
+        return outcomes
+
+    def register_signals(self, machine: str, signals: Sequence[SignalSpec]) -> None:
+        """Declare (or update) the signals of a machine; samples of undeclared signals are refused."""
+        self._wait(RegisterTask(machine=machine, signals=tuple(signals)))
+
+    def quarantine(self, item: QuarantineItem) -> None:
+        """Keep a refused message (payload truncated to 64 KiB, real size kept); waits for the commit."""
+        self._wait(QuarantineTask(item=item))
+
+    def record_alarm(self, alarm: Alarm) -> None:
+        """Record an alarm occurrence; waits for the commit."""
+        self._wait(AlarmTask(alarm=alarm))
+
+    def compact(self, now_us: int) -> int:
+        """Merge small chunks older than ``compact_after_s`` (before ``now_us``); returns chunks merged.
+
+        Runs as several writer tasks of bounded size, so appends queued meanwhile are not held up.
+        """
+        total = 0
+        while True:
+            merged: int = self._wait(CompactTask(now_us=now_us))
+            if merged == 0:
+                return total
+            total += merged
+
+    def apply_retention(self, now_us: int, policy: RetentionPolicy) -> RetentionReport:
+        """Delete what is past its retention at ``now_us``, then truncate the WAL."""
+        report: RetentionReport = self._wait(RetentionTask(now_us=now_us, policy=policy))
+        return report
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """Run ``PRAGMA wal_checkpoint(mode)`` in the writer: ``(busy, wal_pages, checkpointed_pages)``."""
+        result: tuple[int, int, int] = self._wait(CheckpointTask(mode=mode))
+        return result
+
+    @property
+    def backlog(self) -> int:
+        """Write tasks waiting for the writer (0 for a read-only store)."""
+        return 0 if self._writer is None else self._writer.backlog
+
+    def close(self) -> None:
+        """Apply every queued write, checkpoint, stop the writer and close all connections; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._writer.stop()
+        self._close_readers()
+        logger.info("store closed: %s", self.path)
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reads -----------------------------------------------------------------------------------------
+
+    def series(
+        self, machine: str, signal: str, start_us: int, end_us: int, resolution: Resolution = Resolution.RAW
+    ) -> SeriesData:
+        """Samples in ``[start_us, end_us)``, sorted, one per timestamp (the first stored wins).
+
+        For MINUTE and HOUR, one row per bucket overlapping ``[start_us, end_us)`` (bucket timestamps are
+        bucket starts): ``values`` is the mean, with min, max and count.
+        """
+        resolution = Resolution(resolution)
+        if resolution is Resolution.RAW:
+            return self._read(lambda conn: _raw_series(conn, machine, signal, start_us, end_us))
+        return self._read(
+            lambda conn: _rollup_series(conn, machine, signal, start_us, end_us, resolution=resolution)
+        )
+
+    def latest(self, machine: str | None = None) -> list[LatestValue]:
+        """The newest value of every signal (of one machine), ordered by machine and signal."""
+        sql = (
+            "SELECT s.machine, s.signal, l.ts_us, l.value, s.unit"
+            " FROM latest l JOIN series s ON s.id = l.series_id"
+        )
+        params: tuple[str, ...] = ()
+        if machine is not None:
+            sql += " WHERE s.machine = ?"
+            params = (machine,)
+        rows = self._read(lambda conn: conn.execute(sql + " ORDER BY s.machine, s.signal", params).fetchall())
+        return [LatestValue(m, s, ts, v, u) for m, s, ts, v, u in rows]
+
+    def strokes(
+        self, machine: str, start_us: int, end_us: int, limit: int = 1000, with_waveform: bool = False
+    ) -> list[Stroke]:
+        """Strokes starting in ``[start_us, end_us)``, NEWEST FIRST, at most ``limit``.
+
+        Newest first because the common question is "the last N strokes"; to page through a long range,
+        ask again with ``end_us`` = the oldest ``start_us`` received.
+        """
+        columns = _STROKE_COLUMNS + (", waveform" if with_waveform else ", NULL")
+        rows = self._read(
+            lambda conn: conn.execute(
+                f"SELECT {columns} FROM strokes WHERE machine = ? AND start_us >= ? AND start_us < ?"
+                " ORDER BY start_us DESC LIMIT ?",
+                (machine, start_us, end_us, limit),
+            ).fetchall()
+        )
+        return [_stroke_of(row) for row in rows]
+
+    def find_strokes(
+        self,
+        *,
+        serial: str | None = None,
+        lot: str | None = None,
+        material_lot: str | None = None,
+        limit: int = 1000,
+        with_waveform: bool = False,
+    ) -> list[Stroke]:
+        """Traceability lookup: strokes of a serial number, a lot or a material lot, newest first.
+
+        Exactly one of ``serial``, ``lot`` and ``material_lot`` must be given.
+        """
+        given = [
+            (col, v) for col, v in (("serial", serial), ("lot", lot), ("material_lot", material_lot)) if v
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of serial, lot and material_lot")
+        column, value = given[0]
+        columns = _STROKE_COLUMNS + (", waveform" if with_waveform else ", NULL")
+        rows = self._read(
+            lambda conn: conn.execute(
+                f"SELECT {columns} FROM strokes WHERE {column} = ? ORDER BY start_us DESC LIMIT ?",
+                (value, limit),
+            ).fetchall()
+        )
+        return [_stroke_of(row) for row in rows]
+
+    def states(self, machine: str, start_us: int, end_us: int) -> list[StateChange]:
+        """State changes in ``[start_us, end_us)``, oldest first."""
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT ts_us, state, reason FROM states WHERE machine = ? AND ts_us >= ? AND ts_us < ?"
+                " ORDER BY ts_us",
+                (machine, start_us, end_us),
+            ).fetchall()
+        )
+        return [StateChange(ts, MachineState(state), reason) for ts, state, reason in rows]
+
+    def alarms(self, limit: int = 100) -> list[Alarm]:
+        """The most recent alarms, newest first."""
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT code, severity, message, raised_us, source, machine FROM alarms"
+                " ORDER BY raised_us DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [Alarm(code, Severity(sev), msg, ts, src, m) for code, sev, msg, ts, src, m in rows]
+
+    def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
+        """The most recently refused messages, newest first."""
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT received_us, channel, code, reason, payload, size, id FROM quarantine"
+                " ORDER BY received_us DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [
+            QuarantineItem(ts, ch, code, reason, bytes(p), size, i)
+            for ts, ch, code, reason, p, size, i in rows
+        ]
+
+    def stats(self) -> StoreStats:
+        """Counts and sizes. ``points`` counts stored samples (a timestamp repeated across batches under
+        different keys counts until compaction merges it away)."""
+        stats = self._read(_stats)
+        on_disk = 0
+        for suffix in ("", "-wal"):
+            with suppress(FileNotFoundError):
+                on_disk += os.path.getsize(f"{self.path}{suffix}")
+        return StoreStats(
+            points=stats.points,
+            strokes=stats.strokes,
+            states=stats.states,
+            batches=stats.batches,
+            quarantined=stats.quarantined,
+            bytes_on_disk=on_disk,
+            sample_bytes=stats.sample_bytes,
+            chunks=stats.chunks,
+            machines=stats.machines,
+        )
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``: ``"ok"`` or SQLite's list of problems."""
+        rows = self._read(lambda conn: conn.execute("PRAGMA integrity_check").fetchall())
+        return "\n".join(str(r[0]) for r in rows)
+
+
+# --- read helpers --------------------------------------------------------------------------------------
+
+_STROKE_COLUMNS = (
+    "machine, n, start_us, end_us, good, features, scrap_reason, production_order, part, lot,"
+    " material_lot, serial, die"
+)
+
+
+def _stroke_of(row: Sequence[Any]) -> Stroke:
+    machine, n, start_us, end_us, good, features, scrap, order, part, lot, mat, serial, die, blob = row
+    return Stroke(
+        machine=machine,
+        n=n,
+        start_us=start_us,
+        end_us=end_us,
+        good=bool(good),
+        features=json.loads(features),
+        scrap_reason=scrap,
+        order=order,
+        part=part,
+        lot=lot,
+        material_lot=mat,
+        serial=serial,
+        die=die,
+        waveform=None if blob is None else codecs.decode_waveform(bytes(blob)),
+    )
+
+
+def _series_id(conn: sqlite3.Connection, machine: str, signal: str) -> int | None:
+    row = conn.execute("SELECT id FROM series WHERE machine = ? AND signal = ?", (machine, signal)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _raw_series(
+    conn: sqlite3.Connection, machine: str, signal: str, start_us: int, end_us: int
+) -> SeriesData:
+    series_id = _series_id(conn, machine, signal)
+    if series_id is None or end_us <= start_us:
+        return empty_series(machine, signal, Resolution.RAW)
+    rows = conn.execute(
+        "SELECT resolution, ts_blob, val_blob FROM chunks"
+        " WHERE series_id = ? AND end_us >= ? AND start_us < ? ORDER BY id",
+        (series_id, start_us, end_us),
+    ).fetchall()
+    if not rows:
+        return empty_series(machine, signal, Resolution.RAW)
+    ts_parts: list[I64] = []
+    value_parts: list[F64] = []
+    for resolution, ts_blob, val_blob in rows:
+        ts, values = codecs.decode_chunk(ts_blob, val_blob, resolution)
+        keep = (ts >= start_us) & (ts < end_us)
+        ts_parts.append(ts[keep])
+        value_parts.append(values[keep])
+    ts_all, values_all = np.concatenate(ts_parts), np.concatenate(value_parts)
+    if len(ts_all) > 1 and not bool(
+        (ts_all[1:] > ts_all[:-1]).all()
+    ):  # already sorted and unique: the usual case
+        ts_all, values_all = ops.sorted_unique(ts_all, values_all)
+    return SeriesData(machine, signal, Resolution.RAW, ts_all, values_all)
+
+
+def _rollup_series(
+    conn: sqlite3.Connection, machine: str, signal: str, start_us: int, end_us: int, *, resolution: Resolution
+) -> SeriesData:
+    series_id = _series_id(conn, machine, signal)
+    if series_id is None:
+        return empty_series(machine, signal, resolution)
+    width = _BUCKET_US[resolution]
+    first_bucket = (start_us // width) * width
+    rows = conn.execute(
+        f'SELECT bucket_us, "count", "sum", "min", "max" FROM {_ROLLUP_TABLE[resolution]}'
+        " WHERE series_id = ? AND bucket_us >= ? AND bucket_us < ? ORDER BY bucket_us",
+        (series_id, first_bucket, end_us),
+    ).fetchall()
+    if not rows:
+        return empty_series(machine, signal, resolution)
+    table = np.array(rows, dtype=np.float64)
+    buckets = np.array([r[0] for r in rows], dtype=np.int64)  # int64 exactly: µs do not fit a float64 exactly
+    counts = np.array([r[1] for r in rows], dtype=np.int64)
+    return SeriesData(
+        machine,
+        signal,
+        resolution,
+        buckets,
+        table[:, 2] / counts,
+        minimum=table[:, 3].copy(),
+        maximum=table[:, 4].copy(),
+        count=counts,
+    )
+
+
+class _Stats:
+    """Counts read in one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.points, self.chunks, self.sample_bytes = conn.execute(
+            "SELECT coalesce(sum(n), 0), count(*), coalesce(sum(length(ts_blob) + length(val_blob)), 0)"
+            " FROM chunks"
+        ).fetchone()
+        self.strokes = conn.execute("SELECT count(*) FROM strokes").fetchone()[0]
+        self.states = conn.execute("SELECT count(*) FROM states").fetchone()[0]
+        self.batches = conn.execute("SELECT coalesce(sum(batches), 0) FROM ingest_cursor").fetchone()[0]
+        self.quarantined = conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        per: dict[str, dict[str, Any]] = {}
+
+        def slot(machine: str) -> dict[str, Any]:
+            return per.setdefault(machine, {})
+
+        for machine, points in conn.execute(
+            "SELECT s.machine, sum(c.n) FROM chunks c JOIN series s ON s.id = c.series_id GROUP BY s.machine"
+        ):
+            slot(machine)["points"] = points
+        for machine, count in conn.execute("SELECT machine, count(*) FROM strokes GROUP BY machine"):
+            slot(machine)["strokes"] = count
+        for machine, count in conn.execute("SELECT machine, count(*) FROM states GROUP BY machine"):
+            slot(machine)["states"] = count
+        for machine, count in conn.execute("SELECT machine, batches FROM machine_totals"):
+            slot(machine)["batches"] = count
+        for machine, last in conn.execute(
+            "SELECT s.machine, max(l.ts_us) FROM latest l JOIN series s ON s.id = l.series_id"
+            " GROUP BY s.machine"
+        ):
+            slot(machine)["last_us"] = last
+        self.machines = tuple(MachineCounts(machine, **per[machine]) for machine in sorted(per))
+
+
+def _stats(conn: sqlite3.Connection) -> _Stats:
+    return _Stats(conn)

@@ -1,0 +1,680 @@
+"""The TimeSeriesStore contract, run against every backend registered in ``cadence.stores``.
+
+Each backend provides ``for_tests(tmp_path, **options)``: a context manager yielding a store whose file
+lives in ``tmp_path`` (the same file each time, so that reopening sees the data) and accepting at least
+``max_backlog``. Nothing here knows which backend it is testing (STYLE.md §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cadence.clock import from_datetime
+from cadence.domain import (
+    Alarm,
+    Batch,
+    IdempotencyKey,
+    MachineState,
+    SampleBlock,
+    Severity,
+    SignalKind,
+    SignalSpec,
+    StateChange,
+    Stroke,
+    Waveform,
+)
+from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
+from cadence.plugins import discover_stores
+from cadence.ports import (
+    AppendOutcome,
+    QuarantineItem,
+    Resolution,
+    RetentionPolicy,
+    SeriesData,
+    TimeSeriesStore,
+)
+
+T0 = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z, in µs
+MINUTE_US = 60_000_000
+HOUR_US = 3_600_000_000
+DAY_US = 86_400_000_000
+FAR_FUTURE_US = T0 + 100 * 366 * DAY_US
+
+PRESSURE = SignalSpec("pressure", "bar", sampling_hz=500, resolution=0.01, kind=SignalKind.WAVEFORM)
+OIL_TEMP = SignalSpec("oil_temp", "°C", sampling_hz=1, resolution=0.1, kind=SignalKind.SLOW)
+POSITION = SignalSpec("position", "mm", sampling_hz=500, resolution=0.25, kind=SignalKind.WAVEFORM)
+SIGNALS = (PRESSURE, OIL_TEMP, POSITION)
+
+BACKENDS = discover_stores()
+
+
+@pytest.fixture(params=sorted(BACKENDS), ids=str)
+def backend(request: pytest.FixtureRequest) -> type:
+    cls: type = BACKENDS[request.param]
+    return cls
+
+
+@pytest.fixture
+def store(backend: Any, tmp_path: Path) -> Iterator[TimeSeriesStore]:
+    with backend.for_tests(tmp_path) as opened:
+        assert isinstance(opened, TimeSeriesStore)
+        opened.register_signals("P01", SIGNALS)
+        opened.register_signals("P02", SIGNALS)
+        yield opened
+
+
+# --- builders ------------------------------------------------------------------------------------------
+
+_seq = count()
+
+
+def digest_of(machine: str, blocks: Sequence[SampleBlock], extra: str = "") -> bytes:
+    """A content hash standing in for the one ingest computes over the canonical payload."""
+    h = hashlib.sha256(machine.encode())
+    for block in blocks:
+        h.update(block.signal.encode())
+        h.update(block.ts_us.tobytes())
+        h.update(block.values.tobytes())
+    h.update(extra.encode())
+    return h.digest()
+
+
+def make_batch(
+    blocks: Sequence[SampleBlock] = (),
+    *,
+    machine: str = "P01",
+    key: IdempotencyKey | None = None,
+    strokes: Sequence[Stroke] = (),
+    states: Sequence[StateChange] = (),
+    received_us: int = T0,
+) -> Batch:
+    key = key or IdempotencyKey("gw-test", 1, next(_seq))
+    extra = repr([(s.machine, s.start_us) for s in strokes]) + repr(states)
+    return Batch(
+        key,
+        machine,
+        samples=tuple(blocks),
+        strokes=tuple(strokes),
+        states=tuple(states),
+        digest=digest_of(machine, blocks, extra),
+        received_us=received_us,
+    )
+
+
+def at_resolution(
+    rng: np.random.Generator, n: int, resolution_steps: float, centre: float = 100.0
+) -> np.ndarray:
+    """Values already on the resolution grid, written the way a person would (round to its decimals)."""
+    decimals = {0.01: 2, 0.1: 1, 0.25: 2}[resolution_steps]
+    steps = np.rint((centre + rng.normal(0, 20, n)) / resolution_steps)
+    return np.array([round(s * resolution_steps, decimals) for s in steps])
+
+
+def raw(store: TimeSeriesStore, signal: str, machine: str = "P01") -> SeriesData:
+    return store.series(machine, signal, -FAR_FUTURE_US, FAR_FUTURE_US)
+
+
+def assert_series_equal(a: SeriesData, b: SeriesData) -> None:
+    assert np.array_equal(a.ts_us, b.ts_us)
+    assert np.array_equal(a.values, b.values)
+    for left, right in ((a.minimum, b.minimum), (a.maximum, b.maximum), (a.count, b.count)):
+        assert (left is None) == (right is None)
+        if left is not None and right is not None:
+            assert np.array_equal(left, right)
+
+
+# --- samples -------------------------------------------------------------------------------------------
+
+
+def test_samples_round_trip_exactly_at_resolution(store: TimeSeriesStore) -> None:
+    rng = np.random.default_rng(1)
+    pressure = at_resolution(rng, 5_000, 0.01)
+    temp = at_resolution(rng, 300, 0.1, centre=45.0)
+    position = at_resolution(rng, 5_000, 0.25)
+    blocks = [
+        SampleBlock.regular("pressure", T0, 2_000, pressure),
+        SampleBlock.regular("oil_temp", T0 + 17, 1_000_000, temp),
+        SampleBlock.regular("position", T0 + 1, 2_000, position),
+    ]
+    assert store.append([make_batch(blocks)]) == [AppendOutcome.STORED]
+
+    for block in blocks:
+        got = raw(store, block.signal)
+        assert got.resolution is Resolution.RAW
+        assert got.ts_us.dtype == np.int64 and got.values.dtype == np.float64
+        assert np.array_equal(got.ts_us, block.ts_us)
+        assert np.array_equal(got.values, block.values)  # bit for bit, not approximately
+
+
+def test_values_are_rounded_to_the_signal_resolution(store: TimeSeriesStore) -> None:
+    block = SampleBlock.irregular("pressure", [T0, T0 + 1, T0 + 2], [231.456, -0.004, 12.3449])
+    store.append([make_batch([block])])
+    assert raw(store, "pressure").values.tolist() == [231.46, -0.0, 12.34]
+
+
+def test_range_reads_are_half_open(store: TimeSeriesStore) -> None:
+    block = SampleBlock.regular("oil_temp", T0, 1_000_000, np.arange(10) / 10)
+    store.append([make_batch([block])])
+    got = store.series("P01", "oil_temp", T0 + 2_000_000, T0 + 5_000_000)
+    assert got.ts_us.tolist() == [T0 + 2_000_000, T0 + 3_000_000, T0 + 4_000_000]
+    assert got.values.tolist() == [0.2, 0.3, 0.4]
+    assert len(store.series("P01", "oil_temp", T0 + 20_000_000, T0 + 30_000_000)) == 0
+    assert len(store.series("P01", "no_such_signal", T0, T0 + 10**9)) == 0
+    assert len(store.series("P02", "oil_temp", T0, T0 + 10**9)) == 0  # another machine's series
+
+
+def test_out_of_order_batches_and_unsorted_blocks_read_sorted(store: TimeSeriesStore) -> None:
+    rng = np.random.default_rng(2)
+    ts = T0 + np.arange(3_000, dtype=np.int64) * 2_000
+    values = at_resolution(rng, 3_000, 0.01)
+    order = rng.permutation(3_000)
+    pieces = np.array_split(order, 12)  # each batch holds a random, unsorted subset of timestamps
+    batches = [make_batch([SampleBlock("pressure", ts[p], values[p])]) for p in pieces]
+    random.Random(3).shuffle(batches)
+    for batch in batches:
+        assert store.append([batch]) == [AppendOutcome.STORED]
+    got = raw(store, "pressure")
+    assert np.array_equal(got.ts_us, ts)
+    assert np.array_equal(got.values, values)
+
+
+def test_utc_microsecond_timestamps_are_kept_exactly(store: TimeSeriesStore) -> None:
+    from datetime import UTC, datetime
+
+    instants = [
+        from_datetime(datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),  # before the epoch
+        from_datetime(datetime(2024, 2, 29, 12, 0, 0, 1, tzinfo=UTC)),
+        from_datetime(datetime(2026, 3, 29, 1, 30, 0, 123_457, tzinfo=UTC)),  # Paris DST change night
+        from_datetime(datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+    ]
+    block = SampleBlock.irregular("oil_temp", instants, [1.0, 2.0, 3.0, 4.0])
+    stroke = Stroke("P01", n=1, start_us=instants[1], end_us=instants[2], good=True)
+    state = StateChange(instants[2], MachineState.RUNNING)
+    store.append([make_batch([block], strokes=[stroke], states=[state])])
+
+    assert raw(store, "oil_temp").ts_us.tolist() == instants
+    assert store.strokes("P01", instants[1], instants[1] + 1)[0].end_us == instants[2]
+    assert store.states("P01", instants[2], instants[2] + 1) == [state]
+    assert [v.ts_us for v in store.latest("P01")] == [instants[3]]
+
+
+# --- idempotency ---------------------------------------------------------------------------------------
+
+
+def test_the_same_batch_twice_is_stored_once(store: TimeSeriesStore) -> None:
+    rng = np.random.default_rng(4)
+    block = SampleBlock.regular("pressure", T0, 2_000, at_resolution(rng, 2_000, 0.01))
+    stroke = Stroke("P01", n=7, start_us=T0, end_us=T0 + 4_000_000, good=True, features={"peak": 1.5})
+    batch = make_batch([block], strokes=[stroke], states=[StateChange(T0, MachineState.RUNNING)])
+    assert store.append([batch]) == [AppendOutcome.STORED]
+    before = (store.stats(), raw(store, "pressure"), _rollups(store, "pressure"))
+
+    assert store.append([batch]) == [AppendOutcome.DUPLICATE]
+    assert store.append([batch, batch]) == [AppendOutcome.DUPLICATE, AppendOutcome.DUPLICATE]
+    after = (store.stats(), raw(store, "pressure"), _rollups(store, "pressure"))
+
+    assert _counts(after[0]) == _counts(before[0])
+    assert_series_equal(after[1], before[1])
+    for a, b in zip(after[2], before[2], strict=True):
+        assert_series_equal(a, b)
+
+
+def test_a_replay_within_one_call_is_stored_once(store: TimeSeriesStore) -> None:
+    batch = make_batch([SampleBlock.regular("oil_temp", T0, 1_000_000, [1.0, 2.0])])
+    assert store.append([batch, batch]) == [AppendOutcome.STORED, AppendOutcome.DUPLICATE]
+    assert len(raw(store, "oil_temp")) == 2
+    assert store.stats().batches == 1
+
+
+def test_same_key_with_other_content_is_a_conflict_and_writes_nothing(store: TimeSeriesStore) -> None:
+    key = IdempotencyKey("gw-7", epoch=2**63 - 1, seq=2**63 - 1)  # the largest key is accepted too
+    first = make_batch([SampleBlock.regular("oil_temp", T0, 1_000_000, [1.0, 2.0])], key=key)
+    other = make_batch([SampleBlock.regular("oil_temp", T0 + 10**9, 1_000_000, [9.0])], key=key)
+    assert first.digest != other.digest
+    assert store.append([first]) == [AppendOutcome.STORED]
+    assert store.append([other]) == [AppendOutcome.CONFLICT]
+    got = raw(store, "oil_temp")
+    assert got.values.tolist() == [1.0, 2.0]
+    assert store.stats().batches == 1
+
+
+def test_keys_differ_by_source_epoch_and_seq(store: TimeSeriesStore) -> None:
+    keys = [
+        IdempotencyKey("a", 1, 1),
+        IdempotencyKey("b", 1, 1),
+        IdempotencyKey("a", 2, 1),
+        IdempotencyKey("a", 1, 2),
+    ]
+    batches = [
+        make_batch([SampleBlock.regular("oil_temp", T0 + i * 10**6, 1, [float(i)])], key=k)
+        for i, k in enumerate(keys)
+    ]
+    assert store.append(batches) == [AppendOutcome.STORED] * 4
+    assert raw(store, "oil_temp").values.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+# --- rollups -------------------------------------------------------------------------------------------
+
+_machines = count()
+
+
+def _rollups(store: TimeSeriesStore, signal: str, machine: str = "P01") -> tuple[SeriesData, SeriesData]:
+    return (
+        store.series(machine, signal, -FAR_FUTURE_US, FAR_FUTURE_US, Resolution.MINUTE),
+        store.series(machine, signal, -FAR_FUTURE_US, FAR_FUTURE_US, Resolution.HOUR),
+    )
+
+
+def _expected_rollup(
+    ts: np.ndarray, values: np.ndarray, width: int
+) -> dict[int, tuple[int, float, float, float]]:
+    buckets = (ts // width) * width
+    out: dict[int, tuple[int, float, float, float]] = {}
+    for b in np.unique(buckets):
+        v = values[buckets == b]
+        out[int(b)] = (len(v), float(v.mean()), float(v.min()), float(v.max()))
+    return out
+
+
+def _check_rollup(got: SeriesData, expected: dict[int, tuple[int, float, float, float]]) -> None:
+    assert got.count is not None and got.minimum is not None and got.maximum is not None
+    assert got.ts_us.tolist() == sorted(expected)
+    for i, bucket in enumerate(got.ts_us.tolist()):
+        n, mean, lo, hi = expected[bucket]
+        assert int(got.count[i]) == n
+        assert got.minimum[i] == lo and got.maximum[i] == hi
+        assert got.values[i] == pytest.approx(mean, rel=1e-12, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    offsets=st.lists(st.integers(-3 * HOUR_US, 5 * HOUR_US), min_size=1, max_size=300, unique=True),
+    data=st.data(),
+)
+def test_rollups_equal_a_recomputation_from_raw(
+    store: TimeSeriesStore, offsets: list[int], data: Any
+) -> None:
+    machine = f"M{next(_machines)}"  # one fresh machine per example: examples share the store
+    store.register_signals(machine, [OIL_TEMP])
+    ts = T0 + np.array(offsets, dtype=np.int64)
+    steps = data.draw(st.lists(st.integers(-5_000, 5_000), min_size=len(ts), max_size=len(ts)))
+    values = np.array([round(s * 0.1, 1) for s in steps])
+    n_batches = data.draw(st.integers(1, min(8, len(ts))))
+    order = np.array(data.draw(st.permutations(range(len(ts)))), dtype=np.int64)
+    cuts: list[int] = []
+    if len(ts) > 1:
+        cuts = sorted(data.draw(st.lists(st.integers(1, len(ts) - 1), max_size=n_batches - 1, unique=True)))
+    batches = [
+        make_batch([SampleBlock("oil_temp", ts[p], values[p])], machine=machine)
+        for p in np.split(order, cuts)
+        if len(p)
+    ]
+    assert store.append(batches) == [AppendOutcome.STORED] * len(batches)
+
+    minute, hour = _rollups(store, "oil_temp", machine)
+    _check_rollup(minute, _expected_rollup(ts, values, MINUTE_US))
+    _check_rollup(hour, _expected_rollup(ts, values, HOUR_US))
+    got = raw(store, "oil_temp", machine)
+    assert np.array_equal(got.ts_us, np.sort(ts))
+
+
+def test_rollup_reads_return_the_buckets_overlapping_the_range(store: TimeSeriesStore) -> None:
+    hour_start = T0 - (T0 % HOUR_US)
+    ts = hour_start + np.array([0, 30, 90, 150, 170], dtype=np.int64) * 1_000_000  # seconds into the hour
+    store.append([make_batch([SampleBlock("oil_temp", ts, np.array([1.0, 3.0, 5.0, 7.0, 9.0]))])])
+    got = store.series("P01", "oil_temp", int(ts[1]), int(ts[3]), Resolution.MINUTE)
+    assert got.ts_us.tolist() == [hour_start, hour_start + MINUTE_US, hour_start + 2 * MINUTE_US]
+    assert got.values.tolist() == [2.0, 5.0, 8.0]
+    assert got.count is not None and got.count.tolist() == [2, 1, 2]
+    assert got.minimum is not None and got.minimum.tolist() == [1.0, 5.0, 7.0]
+    assert got.maximum is not None and got.maximum.tolist() == [3.0, 5.0, 9.0]
+
+
+# --- latest --------------------------------------------------------------------------------------------
+
+
+def test_latest_keeps_the_newest_value_whatever_the_arrival_order(store: TimeSeriesStore) -> None:
+    newer = make_batch([SampleBlock.irregular("oil_temp", [T0 + 50, T0 + 20], [50.5, 20.2])])
+    older = make_batch([SampleBlock.irregular("oil_temp", [T0 + 10, T0 + 30], [10.1, 30.3])])
+    other = make_batch([SampleBlock.irregular("pressure", [T0 + 5], [1.25])], machine="P02")
+    store.append([newer])
+    store.append([older])
+    store.append([other])
+    latest = store.latest("P01")
+    assert [(v.machine, v.signal, v.ts_us, v.value, v.unit) for v in latest] == [
+        ("P01", "oil_temp", T0 + 50, 50.5, "°C")
+    ]
+    everything = store.latest()
+    assert {(v.machine, v.signal) for v in everything} == {("P01", "oil_temp"), ("P02", "pressure")}
+    assert store.latest("P03") == []
+
+
+# --- strokes, states, alarms, quarantine ---------------------------------------------------------------
+
+
+def _stroke(n: int, start_us: int, **extra: Any) -> Stroke:
+    return Stroke(
+        machine="P01",
+        n=n,
+        start_us=start_us,
+        end_us=start_us + 7_500_000,
+        good=n % 3 != 0,
+        features={"peak_pressure_bar": 231.4 + n, "cycle_time_s": 8.125, "energy_kj": 1e-3 * n},
+        scrap_reason=None if n % 3 else "crack",
+        order="OF-1001",
+        part="BRK-220",
+        lot=f"L-{n // 2}",
+        material_lot="HEAT-55120",
+        serial=f"P01-{n:08d}",
+        die="D-17",
+        **extra,
+    )
+
+
+def test_strokes_round_trip_with_their_waveform(store: TimeSeriesStore) -> None:
+    rng = np.random.default_rng(5)
+    waveform = Waveform(
+        t0_us=T0,
+        dt_us=10_000,
+        signals={
+            "pressure": at_resolution(rng, 800, 0.01),  # a registered signal: stored at its resolution
+            "ram_speed": rng.normal(0, 1, 800),  # not registered: kept exactly as given
+        },
+    )
+    strokes = [_stroke(n, T0 + n * 8_000_000) for n in range(1, 6)]
+    strokes[2] = _stroke(3, strokes[2].start_us, waveform=waveform)
+    store.append([make_batch(strokes=strokes)])
+
+    without = store.strokes("P01", T0, T0 + 10**9)
+    assert [s.n for s in without] == [5, 4, 3, 2, 1]  # newest first
+    assert all(s.waveform is None for s in without)
+    assert without[::-1] == [_stroke(s.n, s.start_us) for s in strokes]
+
+    with_curves = store.strokes("P01", T0, T0 + 10**9, with_waveform=True)
+    assert with_curves[::-1] == strokes
+    assert with_curves[2].waveform == waveform
+
+    assert [s.n for s in store.strokes("P01", T0, T0 + 10**9, limit=2)] == [5, 4]
+    assert [s.n for s in store.strokes("P01", strokes[1].start_us, strokes[3].start_us)] == [3, 2]
+    assert store.strokes("P02", T0, T0 + 10**9) == []
+
+
+def test_a_stroke_sent_again_under_another_key_is_kept_once(store: TimeSeriesStore) -> None:
+    stroke = _stroke(1, T0)
+    store.append([make_batch(strokes=[stroke])])
+    store.append([make_batch(strokes=[stroke], states=[StateChange(T0, MachineState.IDLE)])])
+    assert store.strokes("P01", T0, T0 + 1) == [stroke]
+    assert store.stats().strokes == 1
+
+
+def test_states_round_trip_in_time_order(store: TimeSeriesStore) -> None:
+    changes = [
+        StateChange(T0 + 30, MachineState.DOWN, "breakdown.hydraulic"),
+        StateChange(T0 + 10, MachineState.RUNNING),
+        StateChange(T0 + 20, MachineState.IDLE, "microstop"),
+    ]
+    store.append([make_batch(states=changes[:1]), make_batch(states=changes[1:])])
+    assert store.states("P01", T0, T0 + 100) == sorted(changes, key=lambda c: c.ts_us)
+    assert store.states("P01", T0 + 20, T0 + 30) == [changes[2]]
+    assert store.states("P02", T0, T0 + 100) == []
+
+
+def test_alarms_round_trip_newest_first(store: TimeSeriesStore) -> None:
+    alarms = [
+        Alarm("broker.messages_dropped", Severity.CRITICAL, "Mosquitto dropped 12 messages", T0, "broker"),
+        Alarm("machine.oil_hot", Severity.WARNING, "Huile à 68 °C", T0 + 5, "analytics", machine="P01"),
+    ]
+    for alarm in alarms:
+        store.record_alarm(alarm)
+    assert store.alarms() == alarms[::-1]
+    assert store.alarms(limit=1) == [alarms[1]]
+
+
+def test_quarantine_round_trip(store: TimeSeriesStore) -> None:
+    small = QuarantineItem(
+        T0, "mqtt:cadence/v1/P01/batch", "ingest.malformed", "not JSON", b"\x00\xffjunk", 6
+    )
+    huge_payload = bytes(range(256)) * 4096  # 1 MiB
+    huge = QuarantineItem(T0 + 1, "http", "ingest.too_large", "too large", huge_payload, len(huge_payload))
+    store.quarantine(small)
+    store.quarantine(huge)
+
+    got = store.quarantined()
+    assert [q.code for q in got] == ["ingest.too_large", "ingest.malformed"]  # newest first
+    assert got[1].payload == small.payload and got[1].size == 6
+    assert (got[1].received_us, got[1].channel, got[1].reason) == (T0, small.channel, "not JSON")
+    assert got[0].size == len(huge_payload)  # the real size is kept, even when the payload is cut
+    assert 0 < len(got[0].payload) <= len(huge_payload) and huge_payload.startswith(got[0].payload)
+    assert got[0].id is not None and got[1].id is not None and got[0].id != got[1].id
+    assert store.quarantined(limit=1)[0].code == "ingest.too_large"
+    assert store.stats().quarantined == 2
+
+
+# --- errors and lifecycle ------------------------------------------------------------------------------
+
+
+def test_an_unregistered_signal_fails_its_submit_and_names_it(store: TimeSeriesStore) -> None:
+    good = make_batch([SampleBlock.regular("oil_temp", T0, 1_000_000, [1.0])])
+    bad = make_batch([SampleBlock.regular("vibration", T0, 1_000, [0.5])])
+    futures = [store.submit([good]), store.submit([bad]), store.submit([good])]
+    assert futures[0].result(timeout=30) == [AppendOutcome.STORED]
+    with pytest.raises(StoreError, match="vibration"):
+        futures[1].result(timeout=30)
+    assert futures[2].result(timeout=30) == [AppendOutcome.DUPLICATE]
+    assert raw(store, "oil_temp").values.tolist() == [1.0]
+    assert store.stats().batches == 1
+
+
+def test_non_finite_values_are_refused(store: TimeSeriesStore) -> None:
+    bad = make_batch([SampleBlock.regular("oil_temp", T0, 1_000_000, [1.0, float("nan")])])
+    with pytest.raises(StoreError):
+        store.append([bad])
+    assert len(raw(store, "oil_temp")) == 0
+
+
+def test_a_submit_resolves_only_once_readers_see_the_whole_batch(store: TimeSeriesStore) -> None:
+    rng = np.random.default_rng(6)
+    seen: list[tuple[int, int, int]] = []
+    done = threading.Event()
+
+    def look(_: Future[list[AppendOutcome]]) -> None:
+        # Runs when the future resolves (in the thread that resolved it): what a reader sees at that moment.
+        try:
+            seen.append((len(raw(store, "pressure")), len(raw(store, "oil_temp")), store.stats().strokes))
+        finally:
+            done.set()
+
+    blocks = [
+        SampleBlock.regular("pressure", T0, 2_000, at_resolution(rng, 4_000, 0.01)),
+        SampleBlock.regular("oil_temp", T0, 1_000_000, at_resolution(rng, 8, 0.1)),
+    ]
+    future = store.submit([make_batch(blocks, strokes=[_stroke(1, T0)])])
+    future.add_done_callback(look)
+    assert future.result(timeout=30) == [AppendOutcome.STORED]
+    assert done.wait(30)
+    assert seen == [(4_000, 8, 1)]
+
+
+def test_a_full_backlog_is_refused_at_once_and_accepted_work_completes(backend: Any, tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    values = at_resolution(rng, 2_000, 0.01)
+    accepted: list[Future[list[AppendOutcome]]] = []
+    with backend.for_tests(tmp_path, max_backlog=4) as store:
+        store.register_signals("P01", SIGNALS)
+        with pytest.raises(StoreBacklogFull, match="disk") as refused:
+            for i in range(100_000):
+                block = SampleBlock.regular("pressure", T0 + i * 10**7, 2_000, values)
+                accepted.append(store.submit([make_batch([block])]))
+        assert refused.value.code == "store.backlog_full"
+        assert all(f.result(timeout=60) == [AppendOutcome.STORED] for f in accepted)
+        assert len(raw(store, "pressure")) == 2_000 * len(accepted)
+
+
+def test_reads_survive_close_and_reopen(backend: Any, tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    block = SampleBlock.regular("pressure", T0, 2_000, at_resolution(rng, 3_000, 0.01))
+    batch = make_batch([block], strokes=[_stroke(1, T0)], states=[StateChange(T0, MachineState.SETUP)])
+    with backend.for_tests(tmp_path) as store:
+        store.register_signals("P01", SIGNALS)
+        store.append([batch])
+        store.quarantine(QuarantineItem(T0, "http", "ingest.malformed", "bad", b"{", 1))
+        before = (raw(store, "pressure"), _rollups(store, "pressure"), store.latest(), store.stats())
+    with pytest.raises(StoreClosed):
+        store.submit([batch])
+    store.close()  # idempotent
+
+    with backend.for_tests(tmp_path) as again:
+        assert_series_equal(raw(again, "pressure"), before[0])
+        for a, b in zip(_rollups(again, "pressure"), before[1], strict=True):
+            assert_series_equal(a, b)
+        assert again.latest() == before[2]
+        assert _counts(again.stats()) == _counts(before[3])
+        assert again.strokes("P01", T0, T0 + 1) == [_stroke(1, T0)]
+        assert again.states("P01", T0, T0 + 1) == [StateChange(T0, MachineState.SETUP)]
+        assert len(again.quarantined()) == 1
+        assert again.append([batch]) == [AppendOutcome.DUPLICATE]  # the ledger survives too
+
+
+def _counts(stats: Any) -> tuple[Any, ...]:
+    return (stats.points, stats.strokes, stats.states, stats.batches, stats.quarantined, stats.machines)
+
+
+def test_stats_count_what_was_stored(store: TimeSeriesStore) -> None:
+    store.append(
+        [
+            make_batch(
+                [SampleBlock.regular("pressure", T0, 2_000, np.zeros(100))],
+                strokes=[_stroke(1, T0), _stroke(2, T0 + 10**7)],
+                states=[StateChange(T0, MachineState.RUNNING)],
+            ),
+            make_batch([SampleBlock.regular("oil_temp", T0, 10**6, np.ones(5))], machine="P02"),
+        ]
+    )
+    stats = store.stats()
+    assert (stats.points, stats.strokes, stats.states, stats.batches) == (105, 2, 1, 2)
+    assert stats.bytes_on_disk > 0 and 0 < stats.sample_bytes < stats.bytes_on_disk
+    per = {m.machine: m for m in stats.machines}
+    assert (per["P01"].points, per["P01"].strokes, per["P01"].states, per["P01"].batches) == (100, 2, 1, 1)
+    assert (per["P02"].points, per["P02"].batches, per["P02"].last_us) == (5, 1, T0 + 4 * 10**6)
+
+
+# --- compaction and retention --------------------------------------------------------------------------
+
+
+def test_compaction_keeps_every_read_identical(store: TimeSeriesStore) -> None:
+    rng = np.random.default_rng(9)
+    batches = []
+    for i in range(60):  # 60 one-second temperature batches of 10 points, and small pressure bursts
+        temp_ts = T0 + i * 10_000_000 + np.arange(10, dtype=np.int64) * 1_000_000
+        burst_ts = T0 + i * 10_000_000 + rng.permutation(200).astype(np.int64) * 2_000
+        batches.append(
+            make_batch(
+                [
+                    SampleBlock("oil_temp", temp_ts, at_resolution(rng, 10, 0.1, centre=45.0)),
+                    SampleBlock("pressure", burst_ts, at_resolution(rng, 200, 0.01)),
+                ]
+            )
+        )
+    random.Random(10).shuffle(batches)
+    store.append(batches)
+    # A repeated timestamp under another key: the first value stored must stay the one read.
+    store.append([make_batch([SampleBlock.irregular("oil_temp", [T0], [99.9])])])
+    before = {s: (raw(store, s), *_rollups(store, s)) for s in ("oil_temp", "pressure")}
+    stats_before = store.stats()
+
+    assert store.compact(T0 + 10 * DAY_US) > 0
+    stats_after = store.stats()
+    assert stats_after.chunks < stats_before.chunks
+    assert stats_after.sample_bytes < stats_before.sample_bytes
+    for signal, (series, minute, hour) in before.items():
+        assert_series_equal(raw(store, signal), series)
+        assert_series_equal(_rollups(store, signal)[0], minute)
+        assert_series_equal(_rollups(store, signal)[1], hour)
+    assert store.compact(T0 + 10 * DAY_US) == 0  # nothing left to merge
+
+
+def test_retention_deletes_exactly_what_is_past_retention(store: TimeSeriesStore) -> None:
+    now = T0 + 100 * DAY_US
+    policy = RetentionPolicy(
+        raw_waveform_days=7,
+        raw_slow_days=30,
+        rollup_1m_days=60,
+        rollup_1h_days=0,  # for ever
+        strokes_days=90,
+        stroke_waveform_days=20,
+        quarantine_days=10,
+    )
+    ages_days = [95, 45, 25, 8, 6, 1]
+    waveform = Waveform(T0, 1_000, {"pressure": np.array([1.0, 2.0])})
+    for age in ages_days:
+        at = now - age * DAY_US
+        store.append(
+            [
+                make_batch(
+                    [
+                        SampleBlock.regular("pressure", at, 2_000, [1.0, 2.0, 3.0]),
+                        SampleBlock.regular("oil_temp", at, 1_000_000, [40.0, 41.0]),
+                    ],
+                    strokes=[Stroke("P01", n=age, start_us=at, end_us=at + 1, good=True, waveform=waveform)],
+                )
+            ]
+        )
+        store.quarantine(QuarantineItem(at, "http", "ingest.malformed", f"{age}", b"x", 1))
+
+    report = store.apply_retention(now, policy)
+
+    def ages(ts: Sequence[int]) -> list[int]:
+        return sorted({round((now - t) / DAY_US) for t in ts}, reverse=True)
+
+    assert ages(raw(store, "pressure").ts_us.tolist()) == [6, 1]
+    assert ages(raw(store, "oil_temp").ts_us.tolist()) == [25, 8, 6, 1]
+    minute, hour = _rollups(store, "pressure")
+    assert ages(minute.ts_us.tolist()) == [45, 25, 8, 6, 1]
+    assert ages(hour.ts_us.tolist()) == ages_days
+    strokes = store.strokes("P01", 0, FAR_FUTURE_US, with_waveform=True)
+    assert [s.n for s in strokes] == [1, 6, 8, 25, 45]  # newest first
+    assert [s.n for s in strokes if s.waveform is not None] == [1, 6, 8]
+    assert ages([q.received_us for q in store.quarantined()]) == [8, 6, 1]
+
+    assert report.points_deleted == 4 * 3 + 2 * 2  # pressure aged 95/45/25/8, temperature aged 95/45
+    assert report.chunks_deleted == 6
+    assert report.strokes_deleted == 1
+    assert report.waveforms_dropped == 2
+    assert report.quarantine_deleted == 3
+    assert report.rollup_rows_deleted == 2 * 1  # the 1-minute bucket of both signals at 95 days
+
+    again = store.apply_retention(now, policy)
+    assert (again.chunks_deleted, again.strokes_deleted, again.waveforms_dropped) == (0, 0, 0)
+    assert store.stats().points == 2 * 3 + 4 * 2
+
+
+def test_retention_of_zero_days_keeps_everything(store: TimeSeriesStore) -> None:
+    batch = make_batch([SampleBlock.regular("pressure", 0, 2_000, [1.0])], strokes=[_stroke(1, 0)])
+    store.append([batch])
+    forever = RetentionPolicy(
+        raw_waveform_days=0,
+        raw_slow_days=0,
+        rollup_1m_days=0,
+        rollup_1h_days=0,
+        strokes_days=0,
+        stroke_waveform_days=0,
+        quarantine_days=0,
+        ledger_days=0,
+    )
+    report = store.apply_retention(FAR_FUTURE_US, forever)
+    assert report.chunks_deleted == report.strokes_deleted == report.rollup_rows_deleted == 0
+    assert len(raw(store, "pressure")) == 1
+    assert report.ledger_keys_deleted == 0
+    assert store.append([batch]) == [AppendOutcome.DUPLICATE]

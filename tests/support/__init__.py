@@ -1,0 +1,1 @@
+"""Helpers shared by tests: real brokers (:mod:`support.broker`) and a real ingest server process."""
