@@ -53,6 +53,7 @@ class Runtime:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.pipeline.close()
             self.store.close()
 
 

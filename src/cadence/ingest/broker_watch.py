@@ -152,6 +152,7 @@ class BrokerWatch:
             client.tls_set_context(tls)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         self._client = client
 
@@ -189,6 +190,13 @@ class BrokerWatch:
         if self._lost:
             self._lost = False
             logger.info("broker watch reconnected to %s:%d", self.host, self.port)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        if not self._lost:
+            self._lost = True
+            logger.warning(
+                "broker watch cannot reach %s:%d; retrying in the background", self.host, self.port
+            )
 
     def _on_disconnect(
         self,

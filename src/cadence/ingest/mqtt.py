@@ -37,7 +37,6 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from cadence.errors import StoreBacklogFull, StoreClosed
+from cadence.ingest.inbox import Inbox
 from cadence.ingest.pipeline import Inbound, IngestPipeline, MessageResult, Prepared, Status
 from cadence.protocol.acks import CommitAck, RejectedSeq, encode_ack
 from cadence.protocol.topics import ACK_PREFIX, SUBSCRIPTION, ack_topic
@@ -85,6 +85,9 @@ BACKLOG_MAX_WAIT_S = 1.0
 # How often blocked waits re-check whether ingest is stopping, in seconds.
 POLL_S = 0.1
 _ACK_TOPIC_PREFIX = f"{ACK_PREFIX}/"
+# Published (empty, QoS 1) when stopping, see MqttIngest._barrier. Within ingest's own acknowledgement
+# space, under a name no sender can have ("_" is not a valid first character of a source id).
+BARRIER_TOPIC = f"{ACK_PREFIX}/_ingest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,71 +97,6 @@ class _Item:
     mid: int
     qos: int
     generation: int  # the connection it arrived on: a PUBACK only makes sense on that connection
-
-
-class _Inbox:
-    """A bounded FIFO between the network thread and the decoder, bounded in messages and bytes."""
-
-    def __init__(self, max_messages: int, max_bytes: int) -> None:
-        self._items: deque[_Item] = deque()
-        self._bytes = 0
-        self._max_messages = max_messages
-        self._max_bytes = max_bytes
-        self._cond = threading.Condition()
-        self._consumer_waiting = False
-
-    def put(self, item: _Item, keep_waiting: Callable[[], bool]) -> bool:
-        """Append, waiting while full; False (item not taken) once ``keep_waiting()`` turns false."""
-        size = len(item.payload)
-        with self._cond:
-            while self._items and (
-                len(self._items) >= self._max_messages or self._bytes + size > self._max_bytes
-            ):
-                if not keep_waiting():
-                    return False
-                self._cond.wait(POLL_S)
-            self._items.append(item)
-            self._bytes += size
-            if self._consumer_waiting:
-                self._cond.notify_all()
-            return True
-
-    def drain(self, max_messages: int, max_bytes: int, timeout_s: float) -> list[_Item]:
-        """Up to ``max_messages`` / ``max_bytes`` (at least one item if any), waiting up to ``timeout_s``."""
-        with self._cond:
-            if not self._items:
-                self._consumer_waiting = True
-                try:
-                    self._cond.wait(timeout_s)
-                finally:
-                    self._consumer_waiting = False
-            taken: list[_Item] = []
-            size = 0
-            while self._items and len(taken) < max_messages:
-                nxt = len(self._items[0].payload)
-                if taken and size + nxt > max_bytes:
-                    break
-                taken.append(self._items.popleft())
-                size += nxt
-            if taken:
-                self._bytes -= size
-                self._cond.notify_all()  # producers may be waiting for room
-            return taken
-
-    @property
-    def full(self) -> bool:
-        return len(self._items) >= self._max_messages or self._bytes >= self._max_bytes
-
-    @property
-    def half_empty(self) -> bool:
-        return len(self._items) < self._max_messages // 2 and self._bytes < self._max_bytes // 2
-
-    def wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class MqttIngest:
@@ -202,10 +140,13 @@ class MqttIngest:
         self._group_max_messages = group_max_messages
         self._group_max_bytes = group_max_bytes
         self._publish_acks = publish_acks
-        self._inbox = _Inbox(queue_size, queue_bytes)
+        self._inbox: Inbox[_Item] = Inbox(queue_size, queue_bytes)
         self._max_pending = max_pending_groups
         self._pending = 0  # groups handed to the pipeline and not yet acknowledged
         self._pending_cond = threading.Condition()
+        self._count_lock = threading.Lock()
+        self._taken = 0  # messages put in the inbox
+        self._settled = 0  # of those, acknowledged or given up (un-acked: the broker re-delivers them)
         self._retry: deque[tuple[float, _Item]] = deque()
         self._retry_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -248,9 +189,10 @@ class MqttIngest:
     def start(self) -> None:
         """Connect in the background and start ingesting; returns at once (see :meth:`wait_connected`)."""
         if self._started:
-            raise RuntimeError("MqttIngest.start() was already called")
+            raise RuntimeError("MqttIngest is already started")
         self._started = True
         self._accepting = True
+        self._stop_decoder.clear()
         self._decoder = threading.Thread(target=self._decode_loop, name="cadence-mqtt-decoder", daemon=True)
         self._decoder.start()
         logger.info("MQTT ingest connecting to %s:%d as %r", self.host, self.port, self.client_id)
@@ -268,19 +210,35 @@ class MqttIngest:
         self._accepting = False  # from now on, arriving messages stay un-acked: re-delivered next session
         self._inbox.wake()
         deadline = time.monotonic() + timeout_s
-        while (len(self._inbox) or self._has_pending()) and time.monotonic() < deadline:
+        while not self._idle() and time.monotonic() < deadline:
             time.sleep(POLL_S / 5)
         self._stop_decoder.set()
         self._inbox.wake()
         if self._decoder is not None:
             self._decoder.join(max(0.0, deadline - time.monotonic()) + 1.0)
         self.pipeline.wait_idle(max(0.0, deadline - time.monotonic()))
+        self._barrier(max(0.0, deadline - time.monotonic()) + 1.0)
         self._connected.clear()
         self._client.disconnect()
         self._client.loop_stop()
         self.pipeline.stats.set_gauge("mqtt_connected", False)
         self._started = False
         logger.info("MQTT ingest stopped")
+
+    def _barrier(self, timeout_s: float) -> None:
+        """Make sure the broker has processed every PUBACK sent so far, before disconnecting.
+
+        Closing the socket while the broker still has data for us makes Linux answer with a reset, and
+        Mosquitto then discards what it had not read yet, our last PUBACKs included: those messages would
+        be delivered again. The broker handles a connection's packets in order, so once it acknowledges
+        a QoS 1 publish sent after them, they have all been applied.
+        """
+        if not self._connected.is_set():
+            return
+        try:
+            self._client.publish(BARRIER_TOPIC, b"", qos=1).wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError) as err:  # not connected any more: nothing more to flush
+            logger.debug("no PUBACK barrier before disconnecting: %s", err)
 
     @property
     def connected(self) -> bool:
@@ -301,13 +259,19 @@ class MqttIngest:
         """Wait until everything received is committed and acknowledged (tests, benchmarks)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if not len(self._inbox) and not self._has_pending() and not self._retry:
+            if self._idle():
                 return True
             time.sleep(0.01)
         return False
 
-    def _has_pending(self) -> bool:
-        return self._pending > 0
+    def _idle(self) -> bool:
+        """Every message taken from the broker is settled: acknowledged, or left for re-delivery."""
+        with self._count_lock:
+            return self._settled >= self._taken
+
+    def _account(self, messages: int) -> None:
+        with self._count_lock:
+            self._settled += messages
 
     def _take_slot(self) -> bool:
         """Wait for room among the pending groups; False when ingest stops meanwhile."""
@@ -418,7 +382,11 @@ class MqttIngest:
             if self._inbox.full and not self._inbox_full:
                 self._inbox_full = True
                 logger.warning("ingest inbox full: holding the broker back until the store catches up")
-            if self._inbox.put(item, lambda: self._accepting) and self._inbox_full and self._inbox.half_empty:
+            with self._count_lock:
+                self._taken += 1  # before the decoder can see it, so that idle never misses it
+            if not self._inbox.put(item, len(payload), lambda: self._accepting):
+                self._account(1)  # stopping: left un-acked, the broker re-delivers it next session
+            elif self._inbox_full and self._inbox.half_empty:
                 self._inbox_full = False
                 logger.info("ingest inbox below half full again")
         except Exception:
@@ -443,6 +411,7 @@ class MqttIngest:
 
     def _process(self, items: list[_Item]) -> None:
         if not self._take_slot():
+            self._account(len(items))  # stopping: left un-acked for the next session
             return
         handed_over = False
         try:
@@ -455,6 +424,7 @@ class MqttIngest:
                 handed_over = True
         finally:
             if not handed_over:
+                self._account(len(items))
                 self._release_slot()
 
     def _submit(self, prepared: Prepared) -> Future[list[MessageResult]] | None:
@@ -484,6 +454,7 @@ class MqttIngest:
     # --- completion (pipeline thread) ------------------------------------------------------------------
 
     def _on_group_done(self, items: list[_Item], future: Future[list[MessageResult]]) -> None:
+        retried = 0
         try:
             try:
                 results = future.result()
@@ -512,9 +483,11 @@ class MqttIngest:
             if acks:
                 self.pipeline.stats.count_acks(len(acks))
             self._schedule_retry(failed)
+            retried = len(failed)
         except Exception:
             logger.exception("unexpected error acknowledging an MQTT group")
         finally:
+            self._account(len(items) - retried)
             self._release_slot()
 
     def _puback(self, item: _Item) -> None:

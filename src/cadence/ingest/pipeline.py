@@ -220,7 +220,10 @@ class IngestPipeline:
             self.stats.count_machine_received(batch.machine)
         result: Future[list[MessageResult]] = Future()
         if store_future is None:
-            self._executor.submit(self._complete, prepared, None, result)
+            try:
+                self._executor.submit(self._complete, prepared, None, result)
+            except RuntimeError:  # closed meanwhile, after a close() timeout
+                self._complete_without_store(prepared, result)
         else:
             store_future.add_done_callback(lambda f: self._hand_over(prepared, f, result))
         return result
@@ -367,7 +370,7 @@ class IngestPipeline:
             size=len(message.payload) if size is None else size,
         )
         key = batch.key if batch is not None else None
-        known = batch.machine if batch is not None and batch.machine in self._validator.machines else None
+        known = batch.machine if batch is not None and self._validator.knows(batch.machine) else None
         try:
             self.store.quarantine(item)
         except Exception as err:  # store busy or closed: the sender keeps the message and re-sends it

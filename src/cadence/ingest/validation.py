@@ -53,9 +53,9 @@ class PlantValidator:
         self._known_machines = ", ".join(sorted(self._machines))
         self._topics: dict[str, str] = {}  # topic -> machine; dict get/set are atomic under the GIL
 
-    @property
-    def machines(self) -> tuple[str, ...]:
-        return tuple(self._machines)
+    def knows(self, machine: str) -> bool:
+        """True for a machine of the plant."""
+        return machine in self._machines
 
     def check_topic(self, topic: str, batch: Batch) -> None:
         """The topic is a version-1 data topic naming the payload's machine."""

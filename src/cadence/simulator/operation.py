@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 US = 1_000_000
 DEFAULT_TONNAGE_T = 100.0  # a machine without tonnage in the plant file is simulated as a 100 t press
+MIN_TONNAGE_T, MAX_TONNAGE_T = 5.0, 5000.0  # the lumped model is sized for workshop presses, not forges
 DEFAULT_WAVEFORM_HZ = 500.0  # when the machine declares no waveform signal (strokes are still simulated)
 DEFAULT_POWER_HZ = 10.0  # internal power grid for the thermal balance when motor_power is not declared
 WAVEFORM_POINTS = 200  # target points of the down-sampled curve kept in each stroke record
@@ -166,6 +167,13 @@ def _grid(after_us: int, until_us: int, dt_us: int) -> I64:
     return np.arange(first, until_us + 1, dt_us, dtype=np.int64)
 
 
+def _sensor(spec: SignalSpec | None, default_resolution: float, noise_sd: float) -> Sensor:
+    """The transducer of a declared signal: its resolution and range come from the plant file."""
+    if spec is None:
+        return Sensor(default_resolution, noise_sd)
+    return Sensor(spec.resolution, noise_sd, low=spec.min_value, high=spec.max_value)
+
+
 def _dt_us(spec: SignalSpec | None, default_hz: float) -> int:
     return max(1, round(US / (spec.sampling_hz if spec is not None else default_hz)))
 
@@ -199,6 +207,12 @@ class PressProcess:
         self._life_scale = float(np.exp(life.uniform(math.log(0.8), math.log(1.25))))
 
         tonnage = machine.tonnage_t or DEFAULT_TONNAGE_T
+        if not MIN_TONNAGE_T <= tonnage <= MAX_TONNAGE_T:
+            clamped = min(max(tonnage, MIN_TONNAGE_T), MAX_TONNAGE_T)
+            logger.warning(
+                "%s: %g t is outside the simulated range; simulated as %g t", machine.id, tonnage, clamped
+            )
+            tonnage = clamped
         self.params: PressParams = press_params(machine.id, tonnage, self._params_rng)
         specs = {s.name: s for s in machine.signals}
         self._wave_specs = {n: specs[n] for n in WAVEFORM_SIGNALS if n in specs}
@@ -209,14 +223,15 @@ class PressProcess:
         self._power_dt_us = _dt_us(self._power_spec, DEFAULT_POWER_HZ)
         self._temp_dt_us = _dt_us(self._temp_spec, 1.0)
         self._sensors = self._make_sensors(specs)
-        self._power_sensor = Sensor(
-            self._power_spec.resolution if self._power_spec else 0.01,
-            POWER_NOISE_OF_RATED * self.params.motor_rated_kw,
+        self._power_sensor = _sensor(
+            self._power_spec, 0.01, POWER_NOISE_OF_RATED * self.params.motor_rated_kw
         )
-        self._temp_sensor = Sensor(self._temp_spec.resolution if self._temp_spec else 0.1, OIL_NOISE_C)
+        self._temp_sensor = _sensor(self._temp_spec, 0.1, OIL_NOISE_C)
         self._topics = {kind: topic_for(machine.id, kind) for kind in MessageKind}
 
-        self.parts: tuple[PartSpec, ...] = make_parts(self.params, self._parts_rng, dt_us=self._dt_us)
+        self.parts: tuple[PartSpec, ...] = make_parts(
+            self.params, self._parts_rng, dt_us=self._dt_us, sensors=self._sensors
+        )
         self.condition: Condition = condition_of(
             self.params, severities_at(self.faults, 0.0, self._life_scale)
         )
@@ -285,6 +300,7 @@ class PressProcess:
 
     @property
     def motor_hours(self) -> float:
+        """Hours the motor has run: the clock the faults progress on."""
         return self._motor_s / 3600.0
 
     # --- the press's life ------------------------------------------------------------------------------
@@ -293,8 +309,7 @@ class PressProcess:
         self._set_state(t, MachineState.RUNNING, None)
         die: str | None = None
         while True:
-            order = self._new_order()
-            part = next(p for p in self.parts if p.part_number == order.part_number)
+            order, part = self._new_order()
             if die is not None:
                 if order.die != die:
                     minutes, reason = self.op.die_change_median_min, "setup.die_change"
@@ -460,9 +475,9 @@ class PressProcess:
         if pressure is not None and math.isfinite(pressure.max_value) and math.isfinite(pressure.min_value):
             full_scale = pressure.max_value - pressure.min_value
         return StrokeSensors(
-            pressure=Sensor(pressure.resolution if pressure else 0.01, PRESSURE_NOISE_FS * full_scale),
-            position=Sensor(position.resolution if position else 0.01, base.position.noise_sd),
-            force=Sensor(force.resolution if force else 0.1, 0.0),
+            pressure=_sensor(pressure, 0.01, PRESSURE_NOISE_FS * full_scale),
+            position=_sensor(position, 0.01, base.position.noise_sd),
+            force=_sensor(force, 0.1, 0.0),
             power=Sensor(0.01, POWER_NOISE_OF_RATED * self.params.motor_rated_kw),
         )
 
@@ -475,7 +490,9 @@ class PressProcess:
         own_t = np.arange(0, duration_us + 1, own_dt, dtype=np.int64)
         sim_t = np.arange(len(values), dtype=np.int64) * dt_us
         resampled = np.interp(own_t, sim_t, values)
-        return SampleBlock.regular(name, t0, own_dt, Sensor(spec.resolution, 0.0).read(resampled, None))
+        return SampleBlock.regular(
+            name, t0, own_dt, _sensor(spec, spec.resolution, 0.0).read(resampled, None)
+        )
 
     def _production_equilibrium_c(self) -> float:
         """Oil temperature of a healthy press in steady production: where every run starts."""
@@ -508,17 +525,18 @@ class PressProcess:
             return math.inf
         return float(self._ops.exponential(3600.0 / self.op.microstops_per_h))
 
-    def _new_order(self) -> ProductionOrder:
+    def _new_order(self) -> tuple[ProductionOrder, PartSpec]:
         self._order_k += 1
         part = self.parts[int(self._ops.integers(len(self.parts)))]
         low, high = self.op.order_quantity
-        return ProductionOrder(
+        order = ProductionOrder(
             id=f"OF-{self.machine.id}-{self._order_k:04d}",
             part_number=part.part_number,
             quantity=int(self._ops.integers(low, high + 1)),
             die=part.die,
             target_cycle_s=self.machine.target_cycle_s,
         )
+        return order, part
 
     def _set_state(self, ts_us: int, state: MachineState, reason: str | None) -> None:
         if self._state_known and (state, reason) == (self.state, self._reason):

@@ -63,7 +63,11 @@ LEAK_REF_C = 45.0  # leakage coefficients are quoted at this oil temperature
 _VARIATION = 0.02
 
 # Standard IEC motor sizes (kW): a power pack is built around the next catalogue size.
-_MOTOR_SIZES_KW = (5.5, 7.5, 11.0, 15.0, 18.5, 22.0, 30.0, 37.0, 45.0, 55.0, 75.0, 90.0, 110.0, 132.0, 160.0)
+_MOTOR_SIZES_KW = (
+    *(5.5, 7.5, 11.0, 15.0, 18.5, 22.0, 30.0, 37.0, 45.0, 55.0, 75.0, 90.0),
+    *(110.0, 132.0, 160.0, 200.0, 250.0, 315.0, 400.0, 500.0),
+)
+MAX_APPROACH_M = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +148,8 @@ def press_params(machine: str, tonnage_t: float, rng: np.random.Generator) -> Pr
     c_pump = q_th * (1.0 - ETA_V_NEW) / p_nominal
     q_approach = q_th - c_pump * PUMP_APPROACH_BAR * BAR_PA
     q_return = q_th - c_pump * PUMP_RETURN_BAR * BAR_PA
-    approach = vary(0.20 + 0.0006 * tonnage_t)  # daylight grows with frame size: 63 t ≈ 240 mm, 250 t ≈ 350
+    # Daylight grows with frame size (63 t ≈ 240 mm, 250 t ≈ 350 mm) up to ≈ 0.6 m on the largest frames.
+    approach = vary(min(0.20 + 0.0006 * tonnage_t, MAX_APPROACH_M))
     dead_volume = area * DEAD_COLUMN_M
     beta = vary(BULK_MODULUS_PA)
     contact_volume = dead_volume + area * approach

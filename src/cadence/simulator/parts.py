@@ -33,7 +33,7 @@ import numpy as np
 from cadence.simulator.faults import healthy_condition
 from cadence.simulator.features import stroke_features
 from cadence.simulator.params import LEAK_REF_C, PressParams
-from cadence.simulator.press import Phase, Recipe, StopMode, simulate_stroke
+from cadence.simulator.press import Phase, Recipe, StopMode, StrokeSensors, simulate_stroke
 
 TIMEOUT_FACTOR = 1.2  # PLC pressing time-out: 20 % over the taught pressing time...
 TIMEOUT_MARGIN_S = 0.1  # ...plus 0.1 s: a tight "pressure not reached" monitor
@@ -68,9 +68,22 @@ class PartSpec:
     reference: Mapping[str, float] = field(default_factory=dict)
 
 
-def teach(params: PressParams, part_number: str, die: str, recipe: Recipe, dt_us: int = 2000) -> PartSpec:
-    """Teach ``recipe`` on the new press: one noiseless stroke sets the time-out and the quality window."""
-    curves = simulate_stroke(params, healthy_condition(params), recipe, oil_temp_c=LEAK_REF_C, dt_us=dt_us)
+def teach(
+    params: PressParams,
+    part_number: str,
+    die: str,
+    recipe: Recipe,
+    *,
+    dt_us: int = 2000,
+    sensors: StrokeSensors | None = None,
+) -> PartSpec:
+    """Teach ``recipe`` on the new press: one noiseless stroke sets the time-out and the quality window.
+
+    The stroke is read through the press's own ``sensors`` (range and resolution), as a setter would see it.
+    """
+    curves = simulate_stroke(
+        params, healthy_condition(params), recipe, oil_temp_c=LEAK_REF_C, dt_us=dt_us, sensors=sensors
+    )
     pressing = curves.phase_slice(Phase.PRESSING)
     pressing_s = (pressing.stop - pressing.start) * dt_us / 1e6
     taught = replace(recipe, timeout_s=TIMEOUT_FACTOR * pressing_s + TIMEOUT_MARGIN_S)
@@ -86,10 +99,15 @@ def teach(params: PressParams, part_number: str, die: str, recipe: Recipe, dt_us
 
 
 def make_parts(
-    params: PressParams, rng: np.random.Generator, count: int = 3, dt_us: int = 2000
+    params: PressParams,
+    rng: np.random.Generator,
+    count: int = 3,
+    *,
+    dt_us: int = 2000,
+    sensors: StrokeSensors | None = None,
 ) -> tuple[PartSpec, ...]:
     """A seeded catalogue of ``count`` parts for this press, alternating pressure and position stops."""
-    parts = []
+    parts: list[PartSpec] = []
     for k in range(count):
         recipe = Recipe.for_force(
             params,
@@ -101,7 +119,11 @@ def make_parts(
             contact_offset_m=float(rng.uniform(0.0, 0.03)),
         )
         number = f"{_PREFIXES[int(rng.integers(len(_PREFIXES)))]}-{int(rng.integers(100, 1000))}"
-        parts.append(teach(params, number, f"D-{params.machine}-{k + 1}", recipe, dt_us))
+        if any(p.part_number == number for p in parts):
+            number = f"{number}-{k + 1}"  # part numbers are unique on a press
+        parts.append(
+            teach(params, number, f"D-{params.machine}-{k + 1}", recipe, dt_us=dt_us, sensors=sensors)
+        )
     return tuple(parts)
 
 

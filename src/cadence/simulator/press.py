@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -125,15 +125,34 @@ class Recipe:
 
 @dataclass(frozen=True, slots=True)
 class Sensor:
-    """A transducer: Gaussian noise of ``noise_sd`` then quantisation to ``resolution``."""
+    """A transducer: Gaussian noise of ``noise_sd``, saturation at its range, quantisation to ``resolution``.
+
+    >>> Sensor(0.01, 0.0, low=-10.0, high=400.0).read(np.array([12.346, 431.0]), None).tolist()
+    [12.35, 400.0]
+    """
 
     resolution: float
     noise_sd: float
+    low: float = -math.inf
+    high: float = math.inf
 
     def read(self, true: F64, rng: np.random.Generator | None) -> F64:
         """What the gateway reads for the true values ``true``."""
         if rng is not None and self.noise_sd > 0:
             true = true + self.noise_sd * rng.standard_normal(true.shape)
+        if math.isfinite(self.low) or math.isfinite(self.high):
+            # A transducer saturates at the ends of its range; stay on a resolution step inside it.
+            low = (
+                math.ceil(self.low / self.resolution - 1e-9) * self.resolution
+                if math.isfinite(self.low)
+                else None
+            )
+            high = (
+                math.floor(self.high / self.resolution + 1e-9) * self.resolution
+                if math.isfinite(self.high)
+                else None
+            )
+            true = np.clip(true, low, high)
         return quantise(true, self.resolution)
 
 
@@ -330,7 +349,7 @@ def simulate_stroke(
     return StrokeCurves(
         dt_us=dt_us,
         duration_us=duration_us,
-        pressure_bar=quantise(pressure_bar, sensors.pressure.resolution),
+        pressure_bar=replace(sensors.pressure, noise_sd=0.0).read(pressure_bar, None),  # noise added above
         position_mm=sensors.position.read(position * 1000.0, rng),
         force_kn=sensors.force.read(force_kn, rng),
         power_kw=sensors.power.read(power_true, rng),

@@ -10,8 +10,8 @@ T∞ and slows the approach to it.
 >>> from cadence.simulator.params import press_params
 >>> params = press_params("P01", 100, np.random.default_rng(0))
 >>> oil = OilThermal(params, temp_c=40.0)
->>> clean = oil.equilibrium_c(heat_kw=5.0, cooler_effectiveness=0.6)
->>> fouled = oil.equilibrium_c(heat_kw=5.0, cooler_effectiveness=0.1)
+>>> clean = oil.equilibrium_c(heat_kw=2.5, cooler_effectiveness=0.6)
+>>> fouled = oil.equilibrium_c(heat_kw=2.5, cooler_effectiveness=0.1)
 >>> 40 < clean < 55 < fouled
 True
 """

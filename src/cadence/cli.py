@@ -1,0 +1,383 @@
+"""The ``cadence`` command: demo, simulate, ingest, serve, check-config, broker-config.
+
+Heavy modules are imported inside the commands so that ``cadence --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from cadence.config import Settings, load_settings
+from cadence.errors import CadenceError
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="cadence",
+    help="Cadence: press plant data from the machine to a durable store, in real time.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", envvar="CADENCE_CONFIG", help="Settings file (TOML).", show_default=False),
+]
+PlantOption = Annotated[
+    Path | None, typer.Option("--plant", help="Plant file (TOML); default: the settings' plant_file.")
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Directory of the store; default: the settings' data_dir.")
+]
+DurationOption = Annotated[
+    str | None, typer.Option("--duration", "-d", help="Stop after this long (wall clock), e.g. 30s, 5m, 1h.")
+]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _duration(text: str | None) -> float | None:
+    from cadence.services.timerange import parse_duration_s
+
+    return None if text is None else parse_duration_s(text)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _wait(stop: threading.Event, duration_s: float | None) -> None:
+    """Block until Ctrl-C, SIGTERM or the duration; the caller then shuts down cleanly."""
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    try:
+        while not stop.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            stop.wait(0.5 if left is None else min(0.5, left))
+    except KeyboardInterrupt:
+        pass
+    stop.set()
+
+
+@app.command()
+def demo(
+    duration: DurationOption = None,
+    speed: Annotated[
+        float, typer.Option(min=0.01, help="Simulated seconds per wall second (60 = ×60).")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated plant.")] = 1,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="Fault scenario, e.g. 'default,P02=pump_leak:0.8' (see simulate --help)."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the JSON API during the demo.")] = 8000,
+    http: Annotated[
+        bool, typer.Option("--http/--no-http", help="Serve the JSON API during the demo.")
+    ] = True,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the previous demo's data instead of starting empty.")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run a simulated press plant → ingest → embedded store, with live counters. No external service.
+
+    Example: cadence demo --duration 30s
+    """
+    from cadence.demo import DemoOptions, run_demo, summary_table
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = _settings(config, data_dir=data_dir or Path("var/demo"), http_port=port)
+    options = DemoOptions(
+        duration_s=_duration(duration), speed=speed, seed=seed, scenario=faults, http=http, fresh=not keep
+    )
+    summary = run_demo(settings, options, console)
+    console.print(summary_table(summary))
+    if not summary.ok:
+        err_console.print("[red]No data arrived from at least one press: see the log above.[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    mqtt_host: Annotated[
+        str | None, typer.Option(help="Broker host; default: the settings' mqtt_host.")
+    ] = None,
+    mqtt_port: Annotated[
+        int | None, typer.Option(help="Broker port; default: the settings' mqtt_port.")
+    ] = None,
+    http_url: Annotated[
+        str | None, typer.Option("--http", help="Send to a Cadence server's HTTP endpoint instead of MQTT.")
+    ] = None,
+    speed: Annotated[float, typer.Option(min=0.01, help="Simulated seconds per wall second.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same messages.")] = 1,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            help="Faults per press: MACHINE=MODE[:START][@LIFEh], '+' for several, 'default' or 'healthy'. "
+            "Modes: pump_leak, seal_wear, cooler_fouling, valve_lag, die_wear. "
+            "Example: 'default,P02=pump_leak:0.8@20h'."
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the true fault parameters of every stroke (CSV).")
+    ] = None,
+    duration: DurationOption = None,
+    plant: PlantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the simulated press plant, publishing like PLC gateways (MQTT QoS 1, protocol v1).
+
+    Example: cadence simulate --mqtt-port 1883 --speed 60 --duration 10m
+    """
+    from cadence.clock import WallClock
+    from cadence.plantfile import load_plant
+    from cadence.simulator import MqttPublisher, PlantSimulator, parse_scenario
+
+    _logging(verbose=False)
+    settings = _settings(config, plant_file=plant, mqtt_host=mqtt_host, mqtt_port=mqtt_port)
+    the_plant = load_plant(settings.plant_file)
+    publisher: Any
+    if http_url:
+        from cadence.simulator.http_publisher import HttpPublisher
+
+        publisher = HttpPublisher(http_url)
+    else:
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        publisher = MqttPublisher(
+            settings.mqtt_host,
+            settings.mqtt_port,
+            client_id=f"cadence-sim-{seed}",
+            username=settings.mqtt_username,
+            password=password,
+        )
+    scenario = parse_scenario(faults, the_plant) if faults else None
+    stop = threading.Event()
+    with PlantSimulator(
+        the_plant, publisher, WallClock(speed=speed), seed=seed, scenario=scenario, truth_csv=truth
+    ) as sim:
+        console.print(
+            f"Simulating {len(the_plant.machines)} presses ×{speed:g}; faults: {sim.scenario.describe()}"
+        )
+        worker = threading.Thread(target=sim.run, kwargs={"stop": stop}, daemon=True)
+        worker.start()
+        _wait(stop, _duration(duration))
+        worker.join(timeout=30)
+        flushed = publisher.flush(30)
+        publisher.close()
+        totals = sim.totals()
+    console.print(
+        f"Published {totals.messages:,} messages: {totals.points:,} points, {totals.strokes:,} strokes "
+        f"({totals.scrap:,} scrap), {totals.states:,} states; publish errors {totals.publish_errors}"
+    )
+    if not flushed or totals.publish_errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    duration: DurationOption = None,
+    data_dir: DataDirOption = None,
+    plant: PlantOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Subscribe to cadence/v1/+/+ on the broker and store everything, headless.
+
+    Example: cadence ingest --config /etc/cadence/cadence.toml
+    """
+    from cadence.runtime import open_runtime
+
+    _logging(verbose)
+    settings = _settings(config, data_dir=data_dir, plant_file=plant)
+    runtime = open_runtime(settings)
+    mqtt_ingest, watch = _start_mqtt(runtime)
+    stop = threading.Event()
+    console.print(
+        f"Ingesting from mqtt://{settings.mqtt_host}:{settings.mqtt_port} into {settings.store_path}"
+    )
+    try:
+        _wait(stop, _duration(duration))
+    finally:
+        mqtt_ingest.stop()
+        if watch is not None:
+            watch.stop()
+        runtime.pipeline.close()
+        snap = runtime.stats.snapshot()
+        runtime.close()
+    console.print(
+        f"Stored {snap['stored']:,} messages ({snap['points']:,} points, {snap['strokes']:,} strokes, "
+        f"{snap['states']:,} states); duplicates {snap['duplicates']:,}; rejected {snap['rejected_total']:,}"
+    )
+
+
+def _start_mqtt(runtime: Any) -> tuple[Any, Any]:
+    from cadence.ingest.broker_watch import BrokerWatch
+    from cadence.ingest.mqtt import MqttIngest
+
+    s = runtime.settings
+    password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+    mqtt_ingest = MqttIngest(
+        runtime.pipeline,
+        s.mqtt_host,
+        s.mqtt_port,
+        client_id=s.mqtt_client_id,
+        qos=s.mqtt_qos,
+        username=s.mqtt_username,
+        password=password,
+        queue_size=s.ingest_queue_messages,
+    )
+    mqtt_ingest.start()
+    watch = None
+    if s.mqtt_watch_broker:
+        watch = BrokerWatch(
+            runtime.store,
+            runtime.clock,
+            runtime.stats,
+            s.mqtt_host,
+            s.mqtt_port,
+            client_id=f"{s.mqtt_client_id}-watch",
+            username=s.mqtt_username,
+            password=password,
+        )
+        watch.start()
+    return mqtt_ingest, watch
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address; default: the settings' http_host.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port; default: the settings' http_port.")] = None,
+    mqtt: Annotated[
+        bool, typer.Option("--mqtt/--no-mqtt", help="Also run MQTT ingest in this process.")
+    ] = True,
+    data_dir: DataDirOption = None,
+    plant: PlantOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Serve /health, the JSON API (/api/v1/…, OpenAPI at /docs) and HTTP ingest; MQTT ingest too.
+
+    Example: cadence serve --port 8000
+    """
+    import uvicorn
+
+    from cadence.runtime import open_runtime
+    from cadence.web.app import create_app
+
+    _logging(verbose)
+    settings = _settings(config, data_dir=data_dir, plant_file=plant, http_host=host, http_port=port)
+    runtime = open_runtime(settings)
+    mqtt_ingest = watch = None
+    try:
+        if mqtt:
+            mqtt_ingest, watch = _start_mqtt(runtime)
+        console.print(f"Cadence serving on http://{settings.http_host}:{settings.http_port}")
+        uvicorn.run(
+            create_app(settings, runtime),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+        )
+    finally:
+        if mqtt_ingest is not None:
+            mqtt_ingest.stop()
+        if watch is not None:
+            watch.stop()
+        runtime.pipeline.close()
+        runtime.close()
+
+
+@app.command("check-config")
+def check_config(
+    plant: PlantOption = None,
+    config: ConfigOption = None,
+    settings_reference: Annotated[
+        bool, typer.Option("--settings-reference", help="Print the settings reference (Markdown).")
+    ] = False,
+    errors_reference: Annotated[
+        bool, typer.Option("--errors-reference", help="Print the error code reference (Markdown).")
+    ] = False,
+) -> None:
+    """Validate the settings and the plant file; print what they describe, or every problem found.
+
+    Example: cadence check-config --plant my-plant.toml
+    """
+    from rich.table import Table
+
+    from cadence.config import settings_reference as settings_doc
+    from cadence.errors import errors_reference as errors_doc
+    from cadence.plantfile import load_plant
+
+    if settings_reference:
+        sys.stdout.write(settings_doc())
+        return
+    if errors_reference:
+        sys.stdout.write(errors_doc())
+        return
+    settings = _settings(config, plant_file=plant)
+    the_plant = load_plant(settings.plant_file)
+    console.print(
+        f"[green]OK[/green] settings{f' from {config}' if config else ''}; plant file {settings.plant_file}"
+    )
+    console.print(f"Site {the_plant.site.id} — {the_plant.site.name} ({the_plant.site.timezone})")
+    table = Table("machine", "line", "tonnage", "target cycle", "signals")
+    for m in the_plant.machines:
+        table.add_row(
+            f"{m.id} {m.name}",
+            m.line,
+            "—" if m.tonnage_t is None else f"{m.tonnage_t:g} t",
+            "—" if m.target_cycle_s is None else f"{m.target_cycle_s:g} s",
+            ", ".join(f"{s.name} ({s.unit}, {s.sampling_hz:g} Hz)" for s in m.signals),
+        )
+    console.print(table)
+    shifts = ", ".join(f"{s.name} {s.start:%H:%M}+{s.hours:g}h" for s in the_plant.shifts) or "none"
+    console.print(f"Shifts: {shifts}")
+
+
+@app.command("broker-config")
+def broker_config(
+    port: Annotated[int, typer.Option(help="Listener port written into the configuration.")] = 1883,
+    data_dir: Annotated[Path, typer.Option(help="Where the broker keeps its persistence file.")] = Path(
+        "/var/lib/mosquitto"
+    ),
+) -> None:
+    """Print the Mosquitto configuration Cadence needs (queues sized so bursts are not dropped).
+
+    Example: cadence broker-config > /etc/mosquitto/conf.d/cadence.conf
+    """
+    from cadence.ingest.broker import render_broker_config
+
+    sys.stdout.write(render_broker_config(port=port, data_dir=data_dir))
+
+
+def main() -> None:
+    """Entry point: Cadence errors become one clear message and exit code 2, never a traceback."""
+    try:
+        app()
+    except CadenceError as err:
+        err_console.print(f"[red]error[/red] [{err.code}] {err.message}")
+        sys.exit(2)
