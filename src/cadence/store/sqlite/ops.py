@@ -168,6 +168,89 @@ def append_batch(
     return AppendOutcome.STORED
 
 
+def append_batches(
+    conn: sqlite3.Connection, catalog: SeriesCatalog, batches: Sequence[Batch], committed_us: int
+) -> list[AppendOutcome]:
+    """Write several batches at once: the same result as :func:`append_batch` on each, in order.
+
+    Sample blocks of one series from every stored batch become ONE chunk, and the ledger, cursor and
+    totals rows are written with one statement each. Per-message cost, not per-point cost, limits ingest of
+    small messages (one sample each: ~64 µs a batch one at a time), and this is where it goes away.
+    """
+    if len(batches) == 1:
+        return [append_batch(conn, catalog, batches[0], committed_us)]
+    outcomes: list[AppendOutcome] = []
+    seen: dict[tuple[str, int, int], bytes] = {}
+    stored: list[Batch] = []
+    for batch in batches:
+        key = (batch.key.source, batch.key.epoch, batch.key.seq)
+        digest = seen.get(key)
+        if digest is None:
+            row = conn.execute(
+                "SELECT digest FROM batches WHERE source = ? AND epoch = ? AND seq = ?", key
+            ).fetchone()
+            digest = None if row is None else bytes(row[0])
+        if digest is not None:
+            outcomes.append(AppendOutcome.DUPLICATE if digest == batch.digest else AppendOutcome.CONFLICT)
+            continue
+        seen[key] = batch.digest
+        stored.append(batch)
+        outcomes.append(AppendOutcome.STORED)
+
+    blocks: dict[tuple[str, str], list[tuple[SampleBlock, int]]] = {}
+    for batch in stored:
+        for block in batch.samples:
+            blocks.setdefault((batch.machine, block.signal), []).append((block, batch.received_us))
+    for (machine, signal), group in blocks.items():
+        info = _series_or_fail(conn, catalog, machine, signal)
+        if len(group) == 1:
+            write_block(conn, info, group[0][0], created_us=group[0][1])
+        else:
+            merged = SampleBlock(
+                signal,
+                np.concatenate([b.ts_us for b, _ in group]),
+                np.concatenate([b.values for b, _ in group]),
+            )
+            write_block(conn, info, merged, created_us=min(r for _, r in group))
+    strokes = [_stroke_row(conn, catalog, s) for b in stored for s in b.strokes]
+    if strokes:
+        conn.executemany(_INSERT_STROKE, strokes)
+    states = [(b.machine, s.ts_us, str(s.state), s.reason) for b in stored for s in b.states]
+    if states:
+        conn.executemany(
+            "INSERT OR IGNORE INTO states (machine, ts_us, state, reason) VALUES (?, ?, ?, ?)", states
+        )
+    conn.executemany(
+        "INSERT INTO batches (source, epoch, seq, digest, machine, received_us, committed_us, points)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (b.key.source, b.key.epoch, b.key.seq, b.digest, b.machine, b.received_us, committed_us, b.points)
+            for b in stored
+        ],
+    )
+    cursors: dict[tuple[str, int], list[int]] = {}
+    totals: dict[str, int] = {}
+    for b in stored:
+        cursor = cursors.setdefault((b.key.source, b.key.epoch), [b.key.seq, 0])
+        cursor[0] = max(cursor[0], b.key.seq)
+        cursor[1] += 1
+        totals[b.machine] = totals.get(b.machine, 0) + 1
+    conn.executemany(
+        """
+        INSERT INTO ingest_cursor (source, epoch, max_seq, batches) VALUES (?, ?, ?, ?)
+        ON CONFLICT (source, epoch) DO UPDATE SET
+            max_seq = max(max_seq, excluded.max_seq), batches = batches + excluded.batches
+        """,
+        [(source, epoch, max_seq, n) for (source, epoch), (max_seq, n) in cursors.items()],
+    )
+    conn.executemany(
+        "INSERT INTO machine_totals (machine, batches) VALUES (?, ?)"
+        " ON CONFLICT (machine) DO UPDATE SET batches = batches + excluded.batches",
+        list(totals.items()),
+    )
+    return outcomes
+
+
 def _series_or_fail(
     conn: sqlite3.Connection, catalog: SeriesCatalog, machine: str, signal: str
 ) -> SeriesInfo:

@@ -23,7 +23,7 @@ from cadence.domain.alarms import Alarm
 from cadence.domain.batch import Batch
 from cadence.domain.signals import SignalSpec
 from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
-from cadence.ports import AppendOutcome, Clock, QuarantineItem, RetentionPolicy, RetentionReport
+from cadence.ports import Clock, QuarantineItem, RetentionPolicy, RetentionReport
 from cadence.store.sqlite import ops
 
 logger = logging.getLogger(__name__)
@@ -278,10 +278,7 @@ class StoreWriter(threading.Thread):
 
     def _apply(self, conn: sqlite3.Connection, task: GroupedTask, committed_us: int) -> Any:
         if isinstance(task, AppendTask):
-            outcomes: list[AppendOutcome] = []
-            for batch in task.batches:
-                outcomes.append(ops.append_batch(conn, self._catalog, batch, committed_us))
-            return outcomes
+            return ops.append_batches(conn, self._catalog, task.batches, committed_us)
         if isinstance(task, RegisterTask):
             ops.register_signals(conn, task.machine, task.signals)
             return None
