@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support is importable as `support`
 
+# Real Mosquitto brokers on free ports, as the `mosquitto_broker` fixture (tests/support/broker.py).
+pytest_plugins = ["support.broker"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

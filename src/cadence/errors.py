@@ -92,6 +92,12 @@ class KeyConflict(IngestError):
     code, status = "ingest.key_conflict", 409
 
 
+class BrokerUnavailable(CadenceError):
+    """The MQTT broker cannot be reached or stopped acknowledging; check that it runs and the host/port."""
+
+    code, status = "broker.unavailable", 503
+
+
 # --- store ---------------------------------------------------------------------------------------------
 
 

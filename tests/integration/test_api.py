@@ -104,7 +104,8 @@ def test_series_raw_and_rollups(client: TestClient) -> None:
 
 def test_strokes_and_states(client: TestClient) -> None:
     strokes = client.get(
-        "/api/v1/machines/P03/strokes", params={"start": START_US, "end": END_US, "limit": 5, "waveform": True}
+        "/api/v1/machines/P03/strokes",
+        params={"start": START_US, "end": END_US, "limit": 5, "waveform": True},
     ).json()["strokes"]
     assert len(strokes) == 5
     assert strokes[0]["start_us"] > strokes[-1]["start_us"]  # newest first

@@ -15,7 +15,7 @@ from cadence.domain import Severity
 from cadence.ingest.broker_watch import ALARM_CODE, BrokerWatch
 from cadence.ingest.stats import IngestStats
 from cadence.store.sqlite import SqliteStore
-from support.broker import Broker, BrokerFactory, mosquitto_broker  # noqa: F401
+from support.broker import Broker, BrokerFactory
 
 pytestmark = pytest.mark.mosquitto
 
@@ -34,7 +34,7 @@ def _client(broker: Broker, client_id: str, clean: bool) -> mqtt.Client:
     return client
 
 
-def test_drops_at_the_broker_raise_a_critical_alarm(mosquitto_broker: BrokerFactory, tmp_path: Path) -> None:  # noqa: F811
+def test_drops_at_the_broker_raise_a_critical_alarm(mosquitto_broker: BrokerFactory, tmp_path: Path) -> None:
     broker = mosquitto_broker(overrides={"max_queued_messages": QUEUE, "max_inflight_messages": 1})
     stats = IngestStats()
     with SqliteStore(tmp_path / "watch.db", auto_compact_interval_s=0) as store:

@@ -19,7 +19,7 @@ from cadence.ingest.mqtt import MqttIngest
 from cadence.ingest.pipeline import IngestPipeline
 from cadence.protocol.acks import CommitAck, decode_ack
 from cadence.store.sqlite import SqliteStore
-from support.broker import Broker, BrokerFactory, mosquitto_broker  # noqa: F401
+from support.broker import Broker, BrokerFactory
 from support.ingest_fixtures import check_idle_counts, plant, writer_blocked  # noqa: F401
 from support.messages import MESSAGE_SPAN_US, T0_US, encode, message, topic
 
@@ -123,7 +123,7 @@ def _wait(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_end_to_end_with_duplicates_junk_and_an_ingest_restart(
-    mosquitto_broker: BrokerFactory,  # noqa: F811
+    mosquitto_broker: BrokerFactory,
     plant: Plant,  # noqa: F811
     db: SqliteStore,
 ) -> None:
@@ -185,7 +185,7 @@ def test_end_to_end_with_duplicates_junk_and_an_ingest_restart(
 
 
 def test_messages_received_but_not_committed_are_redelivered_after_a_restart(
-    mosquitto_broker: BrokerFactory,  # noqa: F811
+    mosquitto_broker: BrokerFactory,
     plant: Plant,  # noqa: F811
     db: SqliteStore,
 ) -> None:
@@ -218,7 +218,7 @@ def test_messages_received_but_not_committed_are_redelivered_after_a_restart(
 
 
 def test_ingest_reconnects_after_a_broker_restart_and_logs_it_once(
-    mosquitto_broker: BrokerFactory,  # noqa: F811
+    mosquitto_broker: BrokerFactory,
     plant: Plant,  # noqa: F811
     db: SqliteStore,
     caplog: pytest.LogCaptureFixture,

@@ -1,9 +1,9 @@
 """Real Mosquitto brokers for tests: each started from Cadence's shipped configuration on a free port.
 
-Use the ``mosquitto_broker`` fixture factory in any test module (or add ``pytest_plugins =
-["support.broker"]`` to a conftest)::
+The root conftest registers this module as a plugin, so the ``mosquitto_broker`` fixture factory is
+available in every test module::
 
-    from support.broker import Broker, mosquitto_broker  # noqa: F401  (the fixture is used by name)
+    from support.broker import Broker, BrokerFactory
 
     @pytest.mark.mosquitto
     def test_something(mosquitto_broker: BrokerFactory) -> None:

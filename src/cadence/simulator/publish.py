@@ -27,6 +27,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from cadence.errors import BrokerUnavailable
+
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30
@@ -61,7 +63,8 @@ class MqttPublisher:
     """Publishes to an MQTT broker (MQTT 3.1.1, QoS ``qos``) with bounded in-flight messages.
 
     The constructor waits up to ``connect_timeout_s`` for the first connection (paho keeps retrying with
-    back-off in its network thread) and raises :class:`ConnectionError` if the broker stays unreachable.
+    back-off in its network thread) and raises :class:`~cadence.errors.BrokerUnavailable` if the broker
+    stays unreachable.
     Later disconnections are retried in the background; QoS 1-2 messages published meanwhile wait in
     paho's bounded queue and are sent on reconnection.
     """
@@ -115,7 +118,7 @@ class MqttPublisher:
         client.loop_start()
         if not self.wait_connected(connect_timeout_s):
             client.loop_stop()
-            raise ConnectionError(f"MQTT broker {host}:{port} unreachable after {connect_timeout_s:g} s")
+            raise BrokerUnavailable(f"MQTT broker {host}:{port} unreachable after {connect_timeout_s:g} s")
 
     # --- paho callbacks (network thread) -------------------------------------------------------------
 
@@ -172,7 +175,8 @@ class MqttPublisher:
     def publish(self, topic: str, payload: bytes) -> None:
         """Queue one message; blocks while ``max_pending`` messages await acknowledgement.
 
-        Raises :class:`TimeoutError` when the broker acknowledges nothing for ``publish_timeout_s``.
+        Raises :class:`~cadence.errors.BrokerUnavailable` when the broker acknowledges nothing for
+        ``publish_timeout_s``.
         """
         if self._closed:
             raise RuntimeError("publisher is closed")
@@ -184,7 +188,7 @@ class MqttPublisher:
                 )
             if not room:
                 self.failures += 1
-                raise TimeoutError(
+                raise BrokerUnavailable(
                     f"MQTT broker {self.host}:{self.port}: {self._max_pending} messages unacknowledged"
                 )
             # Never hold our lock while calling paho: its network thread takes paho's locks, then ours.
@@ -194,7 +198,7 @@ class MqttPublisher:
                 continue
             if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
                 self.failures += 1
-                raise ConnectionError(f"MQTT publish to {topic} failed: {mqtt.error_string(info.rc)}")
+                raise BrokerUnavailable(f"MQTT publish to {topic} failed: {mqtt.error_string(info.rc)}")
             break
         self.published += 1
         if self.qos == 0 and info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:

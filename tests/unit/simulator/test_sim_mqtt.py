@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from simulator_testkit import START_US, example_plant
 
 from cadence.clock import SimClock
+from cadence.errors import BrokerUnavailable
 from cadence.protocol import decode_message
 from cadence.simulator import MqttPublisher, PlantSimulator
 from conftest import require
@@ -170,6 +171,6 @@ def test_messages_published_while_the_broker_is_down_are_sent_when_it_is_back(mo
 def test_an_unreachable_broker_is_reported() -> None:
     port = _free_port()  # nothing listens there
     began = time.monotonic()
-    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port} unreachable"):
+    with pytest.raises(BrokerUnavailable, match=f"127.0.0.1:{port} unreachable"):
         MqttPublisher("127.0.0.1", port, "sim-test-nobody", connect_timeout_s=0.5)
     assert time.monotonic() - began < 5.0
