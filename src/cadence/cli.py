@@ -104,7 +104,7 @@ def demo(
 
     Example: cadence demo --duration 30s
     """
-    from cadence.demo import DemoOptions, run_demo, summary_table
+    from cadence.demo import DemoOptions, run_demo, summary_line, summary_table
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _settings(config, data_dir=data_dir or Path("var/demo"), http_port=port)
@@ -112,6 +112,7 @@ def demo(
         duration_s=_duration(duration), speed=speed, seed=seed, scenario=faults, http=http, fresh=not keep
     )
     summary = run_demo(settings, options, console)
+    console.print(summary_line(summary))
     console.print(summary_table(summary))
     if not summary.ok:
         err_console.print("[red]No data arrived from at least one press: see the log above.[/red]")

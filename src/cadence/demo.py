@@ -201,26 +201,23 @@ def _table(runtime: Runtime, simulator: PlantSimulator, started: float) -> Table
         f"{snap['rejected_total']} rejected, RSS peak {peak_rss_mb():.0f} MB",
         expand=False,
     )
-    for column in (
-        "press",
-        "state",
-        "strokes",
-        "good",
-        "scrap",
-        "points published",
-        "points stored",
-        "states",
-    ):
+    columns = ("press", "state", "strokes", "good", "scrap", "last cycle s", "oil °C", "points published")
+    for column in (*columns, "points stored", "states"):
         table.add_column(column, justify="left" if column in ("press", "state") else "right")
+    oil = {v.machine: v.value for v in runtime.store.latest() if v.signal == "oil_temp"}
     for machine in runtime.plant.machines:
         pub = published.get(machine.id)
         got = stored.get(machine.id, {})
+        last = runtime.store.strokes(machine.id, 0, 2**62, limit=1)
+        cycle = last[0].features.get("cycle_time_s") if last else None
         table.add_row(
             f"{machine.id} {machine.name}",
             pub.state if pub else "—",
             f"{got.get('strokes', 0):,}",
             f"{pub.good if pub else 0:,}",
             f"{pub.scrap if pub else 0:,}",
+            "—" if cycle is None else f"{cycle:.1f}",
+            f"{oil[machine.id]:.1f}" if machine.id in oil else "—",
             f"{pub.points if pub else 0:,}",
             f"{got.get('points', 0):,}",
             f"{got.get('states', 0):,}",
@@ -258,12 +255,16 @@ def _summarise(runtime: Runtime, simulator: PlantSimulator, started: float, url:
     return summary
 
 
-def summary_table(summary: DemoSummary) -> Table:
-    table = Table(
-        title=f"Summary — {summary.elapsed_s:.0f} s wall, {summary.simulated_s:.0f} s simulated, "
+def summary_line(summary: DemoSummary) -> str:
+    return (
+        f"Summary — {summary.elapsed_s:.0f} s wall, {summary.simulated_s:.0f} s simulated, "
         f"peak RSS {summary.peak_rss_mb:.0f} MB, {summary.quarantined} quarantined, "
-        f"{summary.bytes_per_point:.2f} B/point at rest"
+        f"{summary.bytes_per_point:.2f} B/point at rest (before compaction)"
     )
+
+
+def summary_table(summary: DemoSummary) -> Table:
+    table = Table()
     for column in ("press", "points", "strokes", "good", "scrap", "states"):
         table.add_column(column, justify="left" if column == "press" else "right")
     totals = {k: 0 for k in ("points", "strokes", "good", "scrap", "states")}
