@@ -35,9 +35,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 # Record header of the message file: topic length (u16), payload length (u32), big-endian.
 HEADER = struct.Struct(">HI")
 SUBSCRIPTION = "cadence/v1/+/+"
-# Messages paho keeps un-acknowledged at once. MQTT 3.1.1 has no receive maximum and Mosquitto answers
-# each QoS 1 publish at once, so a wide window only removes the publisher's own round-trip stalls.
-MAX_INFLIGHT = 65_535
+# Messages paho keeps un-acknowledged at once; 0 = no limit. MQTT 3.1.1 has no receive maximum and
+# Mosquitto answers each QoS 1 publish at once, so the window only has to be wide. It must be unlimited
+# rather than merely large: with any limit set, paho 2.2 scans every un-acknowledged message on each PUBACK
+# (Client._update_inflight), which made a 12k-message burst cost the publisher O(n²) CPU (seconds).
+MAX_INFLIGHT = 0
 CONNECT_TIMEOUT_S = 10.0
 KEEPALIVE_S = 60
 

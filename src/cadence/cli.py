@@ -212,6 +212,7 @@ def ingest(
     _logging(verbose)
     settings = _settings(config, data_dir=data_dir, plant_file=plant)
     runtime = open_runtime(settings)
+    runtime.start_maintenance()
     mqtt_ingest, watch = _start_mqtt(runtime)
     stop = threading.Event()
     console.print(
@@ -291,6 +292,7 @@ def serve(
     _logging(verbose)
     settings = _settings(config, data_dir=data_dir, plant_file=plant, http_host=host, http_port=port)
     runtime = open_runtime(settings)
+    runtime.start_maintenance()
     mqtt_ingest = watch = None
     try:
         if mqtt:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     )
 
     # Retention (days; 0 keeps for ever)
+    retention_interval_s: float = Field(
+        3600.0, ge=0, description="How often the retention policy is applied by serve and ingest (0 = never)."
+    )
     retention_raw_waveform_days: float = Field(7.0, ge=0, description="Raw fast (waveform) samples.")
     retention_raw_slow_days: float = Field(90.0, ge=0, description="Raw slow samples (temperatures, power).")
     retention_rollup_1m_days: float = Field(400.0, ge=0, description="1-minute rollups.")

@@ -7,6 +7,7 @@ import time. The runtime owns the store and closes it.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class Runtime:
     pipeline: IngestPipeline
     data: PlantData
     _closed: bool = field(default=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _maintenance: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def retention(self) -> RetentionPolicy:
@@ -50,21 +53,44 @@ class Runtime:
             ledger_days=s.retention_ledger_days,
         )
 
+    def start_maintenance(self) -> None:
+        """Apply the retention policy now and then every ``retention_interval_s`` (compaction is the
+        store writer's own job)."""
+        if self._maintenance is not None or self.settings.retention_interval_s <= 0:
+            return
+        self._maintenance = threading.Thread(target=self._maintain, name="cadence-maintenance", daemon=True)
+        self._maintenance.start()
+
+    def _maintain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = self.store.apply_retention(self.clock.now_us(), self.retention)
+                logger.info("Retention applied: %s", report)
+            except Exception:  # a failed pass is retried at the next interval; never kill the process
+                logger.exception(
+                    "Retention pass failed; retrying in %.0f s", self.settings.retention_interval_s
+                )
+            self._stop.wait(self.settings.retention_interval_s)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._stop.set()
+            if self._maintenance is not None:
+                self._maintenance.join(timeout=60)
             self.pipeline.close()
             self.store.close()
 
 
-def open_store(settings: Settings) -> SqliteStore:
-    """The embedded store at ``settings.store_path`` (created if needed)."""
+def open_store(settings: Settings, clock: Clock | None = None) -> SqliteStore:
+    """The embedded store at ``settings.store_path`` (created if needed), compacting on ``clock``'s time."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     return SqliteStore(
         settings.store_path,
         commit_interval_ms=settings.store_commit_interval_ms,
         max_backlog=settings.store_max_backlog,
         compact_after_s=settings.store_compact_after_s,
+        clock=clock,
     )
 
 
@@ -72,7 +98,7 @@ def open_runtime(settings: Settings, clock: Clock | None = None, plant: Plant | 
     """Load the plant, open the store and build the ingest pipeline."""
     plant = plant if plant is not None else load_plant(settings.plant_file)
     clock = clock if clock is not None else WallClock()
-    store = open_store(settings)
+    store = open_store(settings, clock)
     stats = IngestStats()
     limits = Limits(max_bytes=settings.ingest_max_payload_bytes, max_points=settings.ingest_max_points)
     try:

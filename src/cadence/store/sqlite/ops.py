@@ -115,70 +115,16 @@ def register_signals(conn: sqlite3.Connection, machine: str, signals: Sequence[S
     )
 
 
-def append_batch(
-    conn: sqlite3.Connection, catalog: SeriesCatalog, batch: Batch, committed_us: int
-) -> AppendOutcome:
-    """Write one batch and its ledger entry, or nothing when its key is already in the ledger."""
-    key = batch.key
-    row = conn.execute(
-        "SELECT digest FROM batches WHERE source = ? AND epoch = ? AND seq = ?",
-        (key.source, key.epoch, key.seq),
-    ).fetchone()
-    if row is not None:
-        return AppendOutcome.DUPLICATE if bytes(row[0]) == batch.digest else AppendOutcome.CONFLICT
-
-    points = 0
-    for block in batch.samples:
-        info = _series_or_fail(conn, catalog, batch.machine, block.signal)
-        points += write_block(conn, info, block, created_us=batch.received_us)
-    if batch.strokes:
-        conn.executemany(_INSERT_STROKE, [_stroke_row(conn, catalog, s) for s in batch.strokes])
-    if batch.states:
-        conn.executemany(
-            "INSERT OR IGNORE INTO states (machine, ts_us, state, reason) VALUES (?, ?, ?, ?)",
-            [(batch.machine, s.ts_us, str(s.state), s.reason) for s in batch.states],
-        )
-    conn.execute(
-        "INSERT INTO batches (source, epoch, seq, digest, machine, received_us, committed_us, points)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            key.source,
-            key.epoch,
-            key.seq,
-            batch.digest,
-            batch.machine,
-            batch.received_us,
-            committed_us,
-            points,
-        ),
-    )
-    conn.execute(
-        """
-        INSERT INTO ingest_cursor (source, epoch, max_seq, batches) VALUES (?, ?, ?, 1)
-        ON CONFLICT (source, epoch) DO UPDATE SET
-            max_seq = max(max_seq, excluded.max_seq), batches = batches + 1
-        """,
-        (key.source, key.epoch, key.seq),
-    )
-    conn.execute(
-        "INSERT INTO machine_totals (machine, batches) VALUES (?, 1)"
-        " ON CONFLICT (machine) DO UPDATE SET batches = batches + 1",
-        (batch.machine,),
-    )
-    return AppendOutcome.STORED
-
-
 def append_batches(
     conn: sqlite3.Connection, catalog: SeriesCatalog, batches: Sequence[Batch], committed_us: int
 ) -> list[AppendOutcome]:
-    """Write several batches at once: the same result as :func:`append_batch` on each, in order.
+    """Write batches and their ledger entries; a batch whose key is in the ledger writes nothing.
 
-    Sample blocks of one series from every stored batch become ONE chunk, and the ledger, cursor and
+    Returns one outcome per batch, in order: STORED, DUPLICATE (same key, same digest) or CONFLICT. Sample
+    blocks of one series from every stored batch become ONE chunk, and the ledger, cursor and
     totals rows are written with one statement each. Per-message cost, not per-point cost, limits ingest of
     small messages (one sample each: ~64 µs a batch one at a time), and this is where it goes away.
     """
-    if len(batches) == 1:
-        return [append_batch(conn, catalog, batches[0], committed_us)]
     outcomes: list[AppendOutcome] = []
     seen: dict[tuple[str, int, int], bytes] = {}
     stored: list[Batch] = []
@@ -203,15 +149,19 @@ def append_batches(
             blocks.setdefault((batch.machine, block.signal), []).append((block, batch.received_us))
     for (machine, signal), group in blocks.items():
         info = _series_or_fail(conn, catalog, machine, signal)
+        created_us = min(r for _, r in group)
         if len(group) == 1:
-            write_block(conn, info, group[0][0], created_us=group[0][1])
+            ts, values = sorted_unique(group[0][0].ts_us, group[0][0].values)
         else:
-            merged = SampleBlock(
-                signal,
-                np.concatenate([b.ts_us for b, _ in group]),
-                np.concatenate([b.values for b, _ in group]),
+            ts, values = sorted_unique(
+                np.concatenate([b.ts_us for b, _ in group]), np.concatenate([b.values for b, _ in group])
             )
-            write_block(conn, info, merged, created_us=min(r for _, r in group))
+        # One chunk per clock hour touched: retention deletes whole chunks, so a chunk must not tie old
+        # samples (a backfill) to recent ones in the same group.
+        hours = ts // COMPACT_MAX_SPAN_US
+        cuts = np.flatnonzero(hours[1:] != hours[:-1]) + 1
+        for piece_ts, piece_values in zip(np.split(ts, cuts), np.split(values, cuts), strict=True):
+            write_block(conn, info, SampleBlock(signal, piece_ts, piece_values), created_us=created_us)
     strokes = [_stroke_row(conn, catalog, s) for b in stored for s in b.strokes]
     if strokes:
         conn.executemany(_INSERT_STROKE, strokes)
