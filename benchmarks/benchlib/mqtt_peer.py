@@ -25,7 +25,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,21 @@ CONNECT_TIMEOUT_S = 10.0
 KEEPALIVE_S = 60
 
 
-def write_messages(path: Path, messages: list[tuple[str, bytes]]) -> None:
-    """Store ``(topic, payload)`` pairs in the length-prefixed file :func:`read_messages` reads."""
+def write_messages(path: Path, messages: Iterable[tuple[str, bytes]]) -> tuple[int, int]:
+    """Store ``(topic, payload)`` pairs in the length-prefixed file :func:`read_messages` reads.
+
+    Streams them (a caller may generate more than it wants to hold); returns ``(messages, bytes)``.
+    """
+    count = size = 0
     with path.open("wb") as out:
         for topic, payload in messages:
+            count += 1
+            size += len(payload)
             encoded = topic.encode("utf-8")
             out.write(HEADER.pack(len(encoded), len(payload)))
             out.write(encoded)
             out.write(payload)
+    return count, size
 
 
 def read_messages(path: Path) -> Iterator[tuple[str, bytes]]:

@@ -55,6 +55,21 @@ def port_open(port: int) -> bool:
     return False
 
 
+def peak_rss_bytes(pid: int | str) -> int | None:
+    """VmHWM of process ``pid`` (or ``"self"``): the peak of its own image, reset by exec.
+
+    Not ``getrusage().ru_maxrss``, which Linux carries over from the parent across fork and exec: a child
+    of a big process would report the parent's peak.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without any ``CADENCE_*`` setting (which would leak into a child), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
@@ -90,13 +105,7 @@ class Proc:
 
     def peak_rss_bytes(self) -> int | None:
         """The kernel's high-water mark of resident memory (VmHWM) for this process, while it runs."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text(encoding="ascii").splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            return None
-        return None
+        return peak_rss_bytes(self.pid)
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> int | None:
         """SIGTERM, wait up to ``timeout_s``, then SIGKILL; returns the exit code. Idempotent."""

@@ -16,7 +16,7 @@ points are written as InfluxDB line protocol for the comparison.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,6 +207,18 @@ def slow_workload(
         per_machine[machine] = batches
     label = "1 point/message" if samples_per_message == 1 else f"{samples_per_message} points/message"
     return _encode(f"oil_temp, {label}", _round_robin(per_machine), MessageKind.SAMPLES)
+
+
+def rekeyed(workload: Workload, epochs: Iterable[int]) -> Iterator[tuple[str, bytes]]:
+    """The workload's messages again under each of ``epochs``: new keys, so each copy is stored anew.
+
+    For a run longer than the workload itself without holding it several times in memory (a generator:
+    the caller streams the messages to a file).
+    """
+    for epoch in epochs:
+        for message, batch in zip(workload.messages, workload.batches, strict=True):
+            key = IdempotencyKey(batch.key.source, epoch, batch.key.seq)
+            yield message.topic, encode_batch(Batch(key, batch.machine, samples=batch.samples))
 
 
 def line_protocol(workload: Workload, decimals: dict[str, int]) -> list[bytes]:
