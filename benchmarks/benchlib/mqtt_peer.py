@@ -62,16 +62,20 @@ def write_messages(path: Path, messages: Iterable[tuple[str, bytes]]) -> tuple[i
 
 
 def read_messages(path: Path) -> Iterator[tuple[str, bytes]]:
-    """The ``(topic, payload)`` pairs written by :func:`write_messages`, in order."""
-    data = path.read_bytes()
-    offset = 0
-    while offset < len(data):
-        topic_len, payload_len = HEADER.unpack_from(data, offset)
-        offset += HEADER.size
-        topic = data[offset : offset + topic_len].decode("utf-8")
-        offset += topic_len
-        yield topic, data[offset : offset + payload_len]
-        offset += payload_len
+    """The ``(topic, payload)`` pairs written by :func:`write_messages`, in order.
+
+    Read record by record: a caller that keeps every payload then holds them once, not twice.
+    """
+    with path.open("rb") as source:
+        while header := source.read(HEADER.size):
+            if len(header) != HEADER.size:
+                raise ValueError(f"{path}: truncated record header")
+            topic_len, payload_len = HEADER.unpack(header)
+            topic = source.read(topic_len).decode("utf-8")
+            payload = source.read(payload_len)
+            if len(payload) != payload_len:
+                raise ValueError(f"{path}: truncated payload")
+            yield topic, payload
 
 
 def _emit(record: dict[str, Any]) -> None:

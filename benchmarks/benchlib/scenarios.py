@@ -199,15 +199,19 @@ def end_to_end(
             time.sleep(POLL_S)
         done = time.monotonic()
         cpu_after = _cpu_seconds(watched)
+        counter.close()  # before ingest stops: its final checkpoint then has no reader to wait for
+        counter = None
+        if recorder is not None:
+            profiling.finish(recorder)  # now: the profile covers the run, not the shutdown that follows
         if stored < target:
-            raise RuntimeError(f"only {stored - baseline:,} of {points:,} points stored after {done - start:.0f} s")
+            raise RuntimeError(
+                f"only {stored - baseline:,} of {points:,} points stored after {done - start:.0f} s"
+            )
         first = float(procs.read_json_line(publisher, "publisher")["first_publish"])
         peak = ingest.peak_rss_bytes()
         code = ingest.stop()
         if code != 0:
             raise RuntimeError(f"cadence ingest exited with {code}:\n{ingest.log_tail()}")
-        if recorder is not None:
-            profiling.finish(recorder)
         _check_store(db, target)
         output = (workdir / "ingest" / "ingest.log").read_text(encoding="utf-8", errors="replace")
         summary = re.findall(r"^Stored .*$", output, flags=re.M)

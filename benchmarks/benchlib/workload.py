@@ -16,7 +16,7 @@ points are written as InfluxDB line protocol for the comparison.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,16 +209,22 @@ def slow_workload(
     return _encode(f"oil_temp, {label}", _round_robin(per_machine), MessageKind.SAMPLES)
 
 
-def rekeyed(workload: Workload, epochs: Iterable[int]) -> Iterator[tuple[str, bytes]]:
-    """The workload's messages again under each of ``epochs``: new keys, so each copy is stored anew.
+def rekeyed(workload: Workload, epochs: Sequence[int]) -> Iterator[tuple[str, bytes]]:
+    """The workload's messages again for each of ``epochs``: new keys and later timestamps.
 
-    For a run longer than the workload itself without holding it several times in memory (a generator:
-    the caller streams the messages to a file).
+    Each copy follows the previous one in time: the store keeps one sample per series and timestamp, so
+    copies at the same instants would be merged away instead of stored. A generator, for runs longer than
+    the workload without holding it several times in memory (the caller streams it to a file).
     """
-    for epoch in epochs:
+    first = min(int(b.ts_us[0]) for batch in workload.batches for b in batch.samples)
+    last = max(int(b.ts_us[-1]) for batch in workload.batches for b in batch.samples)
+    span_us = last - first + 1_000_000  # a second's gap between copies
+    for copy, epoch in enumerate(epochs):
+        shift = copy * span_us
         for message, batch in zip(workload.messages, workload.batches, strict=True):
             key = IdempotencyKey(batch.key.source, epoch, batch.key.seq)
-            yield message.topic, encode_batch(Batch(key, batch.machine, samples=batch.samples))
+            blocks = tuple(SampleBlock(b.signal, b.ts_us + shift, b.values) for b in batch.samples)
+            yield message.topic, encode_batch(Batch(key, batch.machine, samples=blocks))
 
 
 def line_protocol(workload: Workload, decimals: dict[str, int]) -> list[bytes]:

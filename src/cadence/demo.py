@@ -62,7 +62,18 @@ class DemoSummary:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (Linux reports kilobytes)."""
+    """Peak resident memory of this process, in MiB.
+
+    Read from VmHWM: ``getrusage``'s ``ru_maxrss`` survives exec on Linux, so a demo started by a big
+    parent process would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -141,3 +141,17 @@ def test_topics() -> None:
 def test_junk_never_escapes_the_error_tree(junk: bytes) -> None:
     with contextlib.suppress(PayloadMalformed, UnsupportedVersion, InvalidValue, PayloadTooLarge):
         decode_message(junk)
+
+
+def test_digest_does_not_depend_on_the_json_spelling() -> None:
+    regular = _message(samples=[{"signal": "oil_temp", "t0": T0, "dt": 1_000_000, "values": [45.1, 45.2]}])
+    listed = _message(samples=[{"signal": "oil_temp", "ts": [T0, T0 + 1_000_000], "values": [45.1, 45.2]}])
+    spaced = json.dumps(json.loads(regular), indent=2, sort_keys=True).encode()
+    assert decode_message(regular).digest == decode_message(listed).digest == decode_message(spaced).digest
+    shifted = _message(
+        samples=[{"signal": "oil_temp", "t0": T0 + 1, "dt": 1_000_000, "values": [45.1, 45.2]}]
+    )
+    other_seq = _message(seq=4)
+    other_state = _message(states=[{"ts": T0, "state": "idle"}])
+    digests = {decode_message(p).digest for p in (regular, shifted, other_seq, other_state)}
+    assert len(digests) == 4

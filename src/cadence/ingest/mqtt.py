@@ -58,16 +58,17 @@ logger = logging.getLogger(__name__)
 # in-flight window (1000 in the shipped config) bounds what arrives, so the inbox only fills when a broker
 # allows an unlimited window; it then blocks the network thread (back-pressure), never drops.
 DEFAULT_QUEUE_MESSAGES = 20_000
-# The inbox also stops taking messages past this many payload bytes: 256 MiB of JSON is ~20 M samples, far
-# more than a healthy pipeline ever holds, and a hard bound on memory whatever the message sizes.
-DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024
+# The inbox also stops taking messages past this many payload bytes: 64 MiB of JSON is ~10 M samples, two
+# broker windows of 5,000-sample messages, and a hard bound on memory whatever the message sizes.
+DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024
 # One store task carries at most this many messages or bytes: big enough that a single-sample stream
 # shares one commit among ~thousands of messages, small enough that a group commits in ~0.1 s.
 GROUP_MAX_MESSAGES = 2_000
-GROUP_MAX_BYTES = 8 * 1024 * 1024
+GROUP_MAX_BYTES = 2 * 1024 * 1024
 # Groups handed to the store and not yet committed. Two keep the store busy while the decoder prepares
-# the next; four absorb the jitter of a shared 2-core machine. More only adds latency and memory.
-MAX_PENDING_GROUPS = 4
+# the next. Each holds its JSON, its decoded arrays and the store's quantised copies (~5× the JSON):
+# under a sustained burst, 4 groups of 8 MiB kept ingest near 400 MiB for no gain in throughput.
+MAX_PENDING_GROUPS = 2
 # Seconds between reconnection attempts: the first retry is quick, a long outage is probed every 30 s.
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
