@@ -432,8 +432,9 @@ class SqliteStore:
         ]
 
     def stats(self) -> StoreStats:
-        """Counts and sizes. ``points`` counts stored samples (a timestamp repeated across batches under
-        different keys counts until compaction merges it away)."""
+        """Counts and sizes. ``points`` counts samples held in chunks. A timestamp repeated under different
+        keys is kept once when the batches share a commit group, and otherwise counts until compaction
+        merges it away; ingest's own counters count every sample it accepted."""
         stats = self._read(_stats)
         on_disk = 0
         for suffix in ("", "-wal"):
