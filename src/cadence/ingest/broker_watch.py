@@ -27,12 +27,12 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from cadence.domain.alarms import Alarm, Severity
 from cadence.ingest.stats import IngestStats
+from cadence.mqttclient import new_client
 from cadence.ports import Clock, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
@@ -42,9 +42,6 @@ ALARM_SOURCE = "broker"
 DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
 STORED_TOPIC = "$SYS/broker/store/messages/count"
 CLIENTS_TOPIC = "$SYS/broker/clients/connected"
-# Seconds between reconnection attempts to the broker: quick first retry, a long outage probed every 30 s.
-RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 30
 # Shortest time between two drop alarms, in seconds: a drop storm gives one alarm a minute with the count,
 # not one per $SYS update.
 ALARM_MIN_INTERVAL_S = 60.0
@@ -141,15 +138,7 @@ class BrokerWatch:
         self._first_reading = threading.Event()
         self._lost = False
         # A clean session: $SYS values are retained and re-sent on subscribe, nothing needs queueing.
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311
-        )
-        client.suppress_exceptions = True
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        if username is not None:
-            client.username_pw_set(username, password)
-        if tls is not None:
-            client.tls_set_context(tls)
+        client = new_client(client_id, clean_session=True, username=username, password=password, tls=tls)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail

@@ -31,24 +31,25 @@ from concurrent.futures import Future
 
 from cadence.errors import StoreBacklogFull, StoreClosed
 from cadence.ingest.inbox import Inbox
-from cadence.ingest.pipeline import Inbound, IngestPipeline, MessageResult, Prepared
+from cadence.ingest.pipeline import (
+    BACKLOG_MAX_WAIT_S,
+    GROUP_MAX_BYTES,
+    GROUP_MAX_MESSAGES,
+    MAX_PENDING_GROUPS,
+    Inbound,
+    IngestPipeline,
+    MessageResult,
+    Prepared,
+)
 
 logger = logging.getLogger(__name__)
 
 # Messages queued before publish() blocks: a few seconds of a busy simulated plant.
 QUEUE_MESSAGES = 20_000
 QUEUE_BYTES = 64 * 1024 * 1024
-# One store task carries at most this many messages or bytes, and at most this many groups wait for the
-# store (same reasoning and values as MQTT ingest: memory grows with what is in flight).
-GROUP_MAX_MESSAGES = 2_000
-GROUP_MAX_BYTES = 2 * 1024 * 1024
 # Longest a queued message waits for companions before its group is handed over, in seconds. Keeps the
 # demo's live view fresh while still grouping bursts.
 LINGER_S = 0.02
-# Uncommitted groups at once; beyond, the feeder waits for a commit.
-MAX_PENDING_GROUPS = 2
-# Longest wait between two attempts when the store pushes back, in seconds (doubling from 10 ms).
-BACKLOG_MAX_WAIT_S = 1.0
 
 
 class LocalPublisher:

@@ -42,13 +42,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from cadence.errors import StoreBacklogFull, StoreClosed
 from cadence.ingest.inbox import Inbox
-from cadence.ingest.pipeline import Inbound, IngestPipeline, MessageResult, Prepared, Status
+from cadence.ingest.pipeline import (
+    BACKLOG_MAX_WAIT_S,
+    GROUP_MAX_BYTES,
+    GROUP_MAX_MESSAGES,
+    MAX_PENDING_GROUPS,
+    Inbound,
+    IngestPipeline,
+    MessageResult,
+    Prepared,
+    Status,
+)
+from cadence.mqttclient import new_client
 from cadence.protocol.acks import CommitAck, RejectedSeq, encode_ack
 from cadence.protocol.topics import ACK_PREFIX, SUBSCRIPTION, ack_topic
 
@@ -61,17 +71,6 @@ DEFAULT_QUEUE_MESSAGES = 20_000
 # The inbox also stops taking messages past this many payload bytes: 64 MiB of JSON is ~10 M samples, two
 # broker windows of 5,000-sample messages, and a hard bound on memory whatever the message sizes.
 DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024
-# One store task carries at most this many messages or bytes: big enough that a single-sample stream
-# shares one commit among ~thousands of messages, small enough that a group commits in ~0.1 s.
-GROUP_MAX_MESSAGES = 2_000
-GROUP_MAX_BYTES = 2 * 1024 * 1024
-# Groups handed to the store and not yet committed. Two keep the store busy while the decoder prepares
-# the next. Each holds its JSON, its decoded arrays and the store's quantised copies (~5× the JSON):
-# under a sustained burst, 4 groups of 8 MiB kept ingest near 400 MiB for no gain in throughput.
-MAX_PENDING_GROUPS = 2
-# Seconds between reconnection attempts: the first retry is quick, a long outage is probed every 30 s.
-RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 30
 # Keepalive in seconds. The network thread can block on a full inbox; 60 s leaves room for the store to
 # drain before the broker declares us dead (which is harmless anyway: un-acked messages are re-delivered).
 KEEPALIVE_S = 60
@@ -81,8 +80,6 @@ ACK_INFLIGHT = 1_000
 ACK_QUEUE = 100_000
 # Delay before a message the store failed to commit (an error, not a refusal) is tried again, in seconds.
 RETRY_DELAY_S = 2.0
-# Longest wait for the decoder when the store pushes back, in seconds (doubling from 10 ms).
-BACKLOG_MAX_WAIT_S = 1.0
 # How often blocked waits re-check whether ingest is stopping, in seconds.
 POLL_S = 0.1
 _ACK_TOPIC_PREFIX = f"{ACK_PREFIX}/"
@@ -163,21 +160,12 @@ class MqttIngest:
         self._failing = False
         self.reconnects = 0
 
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-            manual_ack=True,
+        # A persistent session with manual PUBACK: the broker keeps what ingest took but did not commit.
+        client = new_client(
+            client_id, clean_session=False, username=username, password=password, tls=tls, manual_ack=True
         )
-        client.suppress_exceptions = True  # a bug in a callback must not kill the network thread
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.max_inflight_messages_set(ACK_INFLIGHT)
         client.max_queued_messages_set(ACK_QUEUE)
-        if username is not None:
-            client.username_pw_set(username, password)
-        if tls is not None:
-            client.tls_set_context(tls)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

@@ -25,15 +25,14 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 
 from cadence.errors import BrokerUnavailable
+from cadence.mqttclient import new_client
 
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30
-RECONNECT_MIN_S = 1  # paho doubles the delay after each failed attempt...
-RECONNECT_MAX_S = 30  # ...up to this
 DEFAULT_MAX_PENDING = 1_000  # ≈ 1 min of a 6-press plant at ×60: enough to ride out a broker restart
 
 
@@ -99,17 +98,11 @@ class MqttPublisher:
         self.acknowledged = 0
         self.failures = 0
 
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv311,
-            clean_session=True,
+        client = new_client(
+            client_id, clean_session=True, username=username, password=password, suppress_exceptions=False
         )
         client.max_queued_messages_set(max_pending)
         client.max_inflight_messages_set(max_inflight)
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        if username is not None:
-            client.username_pw_set(username, password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
