@@ -286,6 +286,13 @@ def once(w: Workloads, report: Report, tmp: Path, args: argparse.Namespace, wave
             report.get(
                 "bpp_wave_file", "At rest, press curves: whole database file", "B/point", digits=2, **target
             ).add(rest.file_bpp)
+            report.get(
+                "bpp_wave_steady",
+                "At rest, press curves: pages in use once the ledger window has passed",
+                "B/point",
+                digits=2,
+                **target,
+            ).add(rest.steady_bpp)
             report.at_rest_tables["wave"] = (rest.tables, rest.points)
             print(f"  press curves: {rest.sample_bpp:.2f} B/point compressed, {rest.file_bpp:.2f} whole file")
     with _guard(report, "bytes per point, oil temperature"):
@@ -302,6 +309,13 @@ def once(w: Workloads, report: Report, tmp: Path, args: argparse.Namespace, wave
         report.get(
             "bpp_slow_file", "At rest, oil temperature: whole database file", "B/point", digits=2, **target
         ).add(rest.file_bpp)
+        report.get(
+            "bpp_slow_steady",
+            "At rest, oil temperature: pages in use once the ledger window has passed",
+            "B/point",
+            digits=2,
+            **target,
+        ).add(rest.steady_bpp)
         report.at_rest_tables["slow"] = (rest.tables, rest.points)
         report.get("e2e_10pt", "Cadence end to end, 10 points/message (oil temperature)", "messages/s").add(
             run.messages_per_s

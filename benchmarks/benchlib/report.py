@@ -350,18 +350,18 @@ def _at_rest_lines(report: Report) -> list[str]:
         rollups = sum(v for k, v in tables.items() if k.startswith("rollup")) / points
         chunks = sum(v for k, v in tables.items() if k.startswith("chunks")) / points
         total = sum(tables.values()) / points
-        # The shipped retention: ledger keys and raw slow samples are kept for different times, so once a
-        # plant has run longer than both, the ledger's weight per stored point shrinks by their ratio.
         fields = Settings.model_fields
         ledger_days = float(fields["retention_ledger_days"].default)
-        slow_days = float(fields["retention_raw_slow_days"].default)
+        steady = report.median("bpp_slow_steady")
+        steady_text = f" ({steady:.2f} B/point, pages in use)" if steady is not None else ""
         out.append(
-            f"- **Oil temperature at rest**: of the whole file ({total:.1f} B/point), the idempotency ledger "
-            f"(`batches` and its index, one row per message) takes {ledger:.1f} B/point, rollups "
-            f"{rollups:.1f} and sample chunks {chunks:.1f} (whole pages, not only the compressed bytes). "
-            f"The ledger keeps a key {ledger_days:g} days and raw slow samples are kept {slow_days:g} days: "
-            f"on a plant running longer than that, the ledger weighs ~{ledger * ledger_days / slow_days:.1f} "
-            "B per stored point instead; in a run of a few hours it dominates the file."
+            f"- **Oil temperature at rest**: of the whole file just after the run ({total:.1f} B/point), the "
+            f"idempotency ledger (`batches` and its index, one row per message with its content digest) "
+            f"takes {ledger:.1f} B/point, rollups {rollups:.1f} and sample chunks {chunks:.1f} (whole pages, "
+            f"not only the compressed bytes). The store keeps a message's digest {ledger_days:g} day(s), to "
+            "refuse a key reused with other content; after that the key keeps only its number, folded into "
+            "ranges of consecutive numbers (a replay is still recognised). Once that window has passed, "
+            f"the same data takes what the row below the whole-file one shows{steady_text}."
         )
     return out
 

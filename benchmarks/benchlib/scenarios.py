@@ -27,11 +27,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from benchlib import procs, profiling
 from benchlib.workload import START_US, Workload
 from cadence.clock import WallClock
+from cadence.config import Settings
 from cadence.domain import Batch, IdempotencyKey, SampleBlock
 from cadence.domain.plant import Plant
 from cadence.errors import StoreBacklogFull
 from cadence.ingest.pipeline import Inbound, IngestPipeline
-from cadence.ports import AppendOutcome
+from cadence.ports import AppendOutcome, RetentionPolicy
 from cadence.protocol.codec import encode_batch
 from cadence.protocol.topics import MessageKind, topic_for
 from cadence.store.sqlite import SqliteStore
@@ -419,6 +420,7 @@ class AtRest:
     chunks_before: int
     chunks_after: int
     tables: dict[str, int]  # bytes of pages per table or index (SQLite's dbstat), empty when unavailable
+    steady_bytes: int  # pages in use once the ledger window has passed (its rows folded into ranges)
 
     @property
     def sample_bpp(self) -> float:
@@ -427,6 +429,10 @@ class AtRest:
     @property
     def file_bpp(self) -> float:
         return self.file_bytes / self.points
+
+    @property
+    def steady_bpp(self) -> float:
+        return self.steady_bytes / self.points
 
 
 def at_rest(db: Path) -> AtRest:
@@ -447,7 +453,32 @@ def at_rest(db: Path) -> AtRest:
         page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
     if tables and free_pages:
         tables["(free pages)"] = free_pages * page_size
-    return AtRest(stats.points, stats.sample_bytes, db.stat().st_size, before, stats.chunks, tables)
+    file_bytes = db.stat().st_size
+    # What the store does by itself once the ledger window has passed: keys keep their number only. Every
+    # sample is kept (0 = for ever); pages freed are reused by new data, so the pages in use are what a
+    # running plant pays per point.
+    store = SqliteStore(db, auto_compact_interval_s=0.0)
+    try:
+        keep_samples = RetentionPolicy(
+            raw_waveform_days=0,
+            raw_slow_days=0,
+            rollup_1m_days=0,
+            rollup_1h_days=0,
+            strokes_days=0,
+            stroke_waveform_days=0,
+            quarantine_days=0,
+            ledger_days=float(Settings.model_fields["retention_ledger_days"].default),
+        )
+        store.apply_retention(FAR_FUTURE_US, keep_samples)
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        used_pages = int(conn.execute("PRAGMA page_count").fetchone()[0]) - int(
+            conn.execute("PRAGMA freelist_count").fetchone()[0]
+        )
+    return AtRest(
+        stats.points, stats.sample_bytes, file_bytes, before, stats.chunks, tables, used_pages * page_size
+    )
 
 
 @dataclass

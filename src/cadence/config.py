@@ -82,9 +82,10 @@ class Settings(BaseSettings):
     retention_stroke_waveform_days: float = Field(400.0, ge=0, description="Down-sampled stroke curves.")
     retention_quarantine_days: float = Field(90.0, ge=0, description="Quarantined messages.")
     retention_ledger_days: float = Field(
-        7.0,
+        1.0,
         ge=0,
-        description="Idempotency keys of committed messages; a replay older than this would be stored again.",
+        description="Content digests of committed messages (to refuse a key reused with other content); "
+        "older keys are kept as ranges of numbers, so replays are recognised for ever.",
     )
 
     @property

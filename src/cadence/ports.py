@@ -143,9 +143,10 @@ class RetentionPolicy:
     strokes_days: float = 15 * 366.0  # traceability: OEMs ask 15-20 years (docs/domain.md §6.3)
     stroke_waveform_days: float = 400.0
     quarantine_days: float = 90.0
-    # Idempotency keys of committed batches. A replay of a key forgotten this long ago would be stored again,
-    # so keep it well beyond any edge buffer's reach; the ledger otherwise grows by one row per message.
-    ledger_days: float = 30.0
+    # Idempotency keys with their content digest (one row per message). Past this, a key keeps only its
+    # number, folded into ranges: a replay is still recognised for ever, but a key reused with other content
+    # is then taken for a replay instead of being refused as a conflict.
+    ledger_days: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

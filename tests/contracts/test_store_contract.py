@@ -678,3 +678,36 @@ def test_retention_of_zero_days_keeps_everything(store: TimeSeriesStore) -> None
     assert len(raw(store, "pressure")) == 1
     assert report.ledger_keys_deleted == 0
     assert store.append([batch]) == [AppendOutcome.DUPLICATE]
+
+
+def test_a_replay_is_recognised_after_the_ledger_window(store: TimeSeriesStore) -> None:
+    """Past ``ledger_days`` keys lose their digest but not their identity: replays stay duplicates."""
+    batches = [
+        make_batch(
+            [SampleBlock.regular("pressure", T0 + i * 1_000, 2_000, [float(i)])],
+            key=IdempotencyKey("gw-r", 1, i),
+        )
+        for i in range(5)
+    ]
+    store.append(batches[:3])
+    store.append(batches[4:])
+    keep_data = RetentionPolicy(
+        raw_waveform_days=0,
+        raw_slow_days=0,
+        rollup_1m_days=0,
+        rollup_1h_days=0,
+        strokes_days=0,
+        stroke_waveform_days=0,
+        quarantine_days=0,
+        ledger_days=1,
+    )
+    report = store.apply_retention(FAR_FUTURE_US, keep_data)
+    assert report.ledger_keys_deleted == 4
+    before = store.stats()
+    assert store.append(batches) == [AppendOutcome.DUPLICATE] * 3 + [
+        AppendOutcome.STORED,
+        AppendOutcome.DUPLICATE,
+    ]
+    after = store.stats()
+    assert after.points == before.points + 1
+    assert after.batches == before.batches + 1

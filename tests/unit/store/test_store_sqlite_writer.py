@@ -230,18 +230,27 @@ def test_stats_count_the_wal_on_disk(store: SqliteStore) -> None:
     store.close()
 
 
-def test_retention_forgets_ledger_keys_by_commit_time(tmp_path: Path) -> None:
+def test_retention_folds_ledger_keys_into_ranges_by_commit_time(tmp_path: Path) -> None:
     clock = SimClock(start_us=T0)
     with SqliteStore.for_tests(tmp_path, clock=clock) as store:
         store.register_signals("P01", [TEMP])
-        store.append([batch(0)])
+        store.append([batch(0), batch(1), batch(2), batch(5)])
         clock.advance_to(T0 + 40 * DAY_US)
-        store.append([batch(1)])
+        store.append([batch(3)])
         report = store.apply_retention(T0 + 41 * DAY_US, RetentionPolicy(ledger_days=30))
-        assert report.ledger_keys_deleted == 1
-        assert store.append([batch(1)]) == [AppendOutcome.DUPLICATE]
-        assert store.append([batch(0)]) == [AppendOutcome.STORED]  # forgotten: a replay this late is new
-        assert store.stats().batches == 3  # the cursor counts batches stored, forgotten keys included
+        assert report.ledger_keys_deleted == 4
+        with sqlite3.connect(store.path) as conn:
+            ranges = conn.execute("SELECT lo, hi FROM ledger_ranges ORDER BY lo").fetchall()
+            rows = conn.execute("SELECT seq FROM batches").fetchall()
+        assert ranges == [(0, 2), (5, 5)] and rows == [(3,)]
+        # Folded keys are still replays, however old; the recent one keeps its digest.
+        assert store.append([batch(0), batch(2), batch(5), batch(3)]) == [AppendOutcome.DUPLICATE] * 4
+        assert store.append([batch(4)]) == [AppendOutcome.STORED]
+        clock.advance_to(T0 + 80 * DAY_US)
+        store.apply_retention(T0 + 80 * DAY_US, RetentionPolicy(ledger_days=30))
+        with sqlite3.connect(store.path) as conn:
+            assert conn.execute("SELECT lo, hi FROM ledger_ranges").fetchall() == [(0, 5)]
+        assert store.stats().batches == 6
 
 
 def test_synchronous_writes_from_a_future_callback_fail_instead_of_hanging(store: SqliteStore) -> None:

@@ -136,6 +136,10 @@ def append_batches(
                 "SELECT digest FROM batches WHERE source = ? AND epoch = ? AND seq = ?", key
             ).fetchone()
             digest = None if row is None else bytes(row[0])
+        if digest is None and _in_folded_range(conn, key):
+            # Past the ledger window only the number is kept: a replay, whatever its content.
+            outcomes.append(AppendOutcome.DUPLICATE)
+            continue
         if digest is not None:
             outcomes.append(AppendOutcome.DUPLICATE if digest == batch.digest else AppendOutcome.CONFLICT)
             continue
@@ -199,6 +203,59 @@ def append_batches(
         list(totals.items()),
     )
     return outcomes
+
+
+def _in_folded_range(conn: sqlite3.Connection, key: tuple[str, int, int]) -> bool:
+    row = conn.execute(
+        "SELECT hi FROM ledger_ranges WHERE source = ? AND epoch = ? AND lo <= ? ORDER BY lo DESC LIMIT 1",
+        key,
+    ).fetchone()
+    return row is not None and row[0] >= key[2]
+
+
+def fold_ledger(conn: sqlite3.Connection, cutoff_us: int) -> int:
+    """Replace the ledger rows committed before ``cutoff_us`` by ranges of sequence numbers.
+
+    A row (one per message, ~100 bytes with its digest and index entry) is what lets the store tell a
+    replay from a key reused with other content. Past the window only the numbers are kept, merged with
+    the stream's existing ranges: replays are still recognised for ever, in a few bytes per stream.
+    Returns the number of rows folded.
+    """
+    rows = conn.execute(
+        "SELECT source, epoch, seq FROM batches WHERE committed_us < ? ORDER BY source, epoch, seq",
+        (cutoff_us,),
+    ).fetchall()
+    if not rows:
+        return 0
+    streams: dict[tuple[str, int], list[int]] = {}
+    for source, epoch, seq in rows:
+        streams.setdefault((source, epoch), []).append(seq)
+    for (source, epoch), seqs in streams.items():
+        existing = conn.execute(
+            "SELECT lo, hi FROM ledger_ranges WHERE source = ? AND epoch = ?", (source, epoch)
+        ).fetchall()
+        merged = merge_ranges([*existing, *((s, s) for s in seqs)])
+        conn.execute("DELETE FROM ledger_ranges WHERE source = ? AND epoch = ?", (source, epoch))
+        conn.executemany(
+            "INSERT INTO ledger_ranges (source, epoch, lo, hi) VALUES (?, ?, ?, ?)",
+            [(source, epoch, lo, hi) for lo, hi in merged],
+        )
+    return conn.execute("DELETE FROM batches WHERE committed_us < ?", (cutoff_us,)).rowcount
+
+
+def merge_ranges(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive ranges merged where they overlap or touch.
+
+    >>> merge_ranges([(5, 5), (1, 3), (4, 4), (7, 9), (8, 8)])
+    [(1, 5), (7, 9)]
+    """
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _series_or_fail(
@@ -449,7 +506,8 @@ def cutoff_us(now_us: int, days: float) -> int | None:
 def apply_retention(conn: sqlite3.Connection, now_us: int, policy: RetentionPolicy) -> RetentionReport:
     """Delete what is past its retention, whole rows only (a chunk goes once its newest sample is past).
 
-    Ledger keys go by their commit time (the store's clock), everything else by its data time.
+    Ledger keys are folded into ranges by their commit time (the store's clock); everything else goes by
+    its data time.
     """
     chunks_deleted = points_deleted = rollup_rows = strokes_deleted = waveforms = quarantine_deleted = 0
     raw_days = {
@@ -489,7 +547,7 @@ def apply_retention(conn: sqlite3.Connection, now_us: int, policy: RetentionPoli
     ledger_deleted = 0
     cutoff = cutoff_us(now_us, policy.ledger_days)
     if cutoff is not None:
-        ledger_deleted = conn.execute("DELETE FROM batches WHERE committed_us < ?", (cutoff,)).rowcount
+        ledger_deleted = fold_ledger(conn, cutoff)
     return RetentionReport(
         chunks_deleted=chunks_deleted,
         points_deleted=points_deleted,

@@ -96,8 +96,18 @@ CREATE TABLE IF NOT EXISTS batches (
     points INTEGER NOT NULL,
     PRIMARY KEY (source, epoch, seq)
 ) WITHOUT ROWID;
--- Retention forgets keys by commit time (RetentionPolicy.ledger_days) without scanning the whole ledger.
+-- Retention folds keys by commit time (RetentionPolicy.ledger_days) without scanning the whole ledger.
 CREATE INDEX IF NOT EXISTS batches_committed ON batches (committed_us);
+
+-- Keys past the ledger window, kept as ranges of sequence numbers per stream: a replay is recognised for
+-- ever at the cost of one row per run of consecutive numbers (usually one per source and epoch).
+CREATE TABLE IF NOT EXISTS ledger_ranges (
+    source TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    lo INTEGER NOT NULL,
+    hi INTEGER NOT NULL,
+    PRIMARY KEY (source, epoch, lo)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS ingest_cursor (
     source TEXT NOT NULL,
