@@ -310,8 +310,7 @@ def serve(
             mqtt_ingest.stop()
         if watch is not None:
             watch.stop()
-        runtime.pipeline.close()
-        runtime.close()
+        runtime.close()  # finishes the pipeline's groups, then closes the store
 
 
 @app.command("check-config")
