@@ -459,15 +459,8 @@ def at_rest(db: Path) -> AtRest:
     # running plant pays per point.
     store = SqliteStore(db, auto_compact_interval_s=0.0)
     try:
-        keep_samples = RetentionPolicy(
-            raw_waveform_days=0,
-            raw_slow_days=0,
-            rollup_1m_days=0,
-            rollup_1h_days=0,
-            strokes_days=0,
-            stroke_waveform_days=0,
-            quarantine_days=0,
-            ledger_days=float(Settings.model_fields["retention_ledger_days"].default),
+        keep_samples = RetentionPolicy.forever(
+            ledger_days=float(Settings.model_fields["retention_ledger_days"].default)
         )
         store.apply_retention(FAR_FUTURE_US, keep_samples)
     finally:

@@ -148,6 +148,16 @@ class RetentionPolicy:
     # is then taken for a replay instead of being refused as a conflict.
     ledger_days: float = 1.0
 
+    @classmethod
+    def forever(cls, **changes: float) -> RetentionPolicy:
+        """Keep everything (every field 0) except what ``changes`` sets.
+
+        >>> RetentionPolicy.forever(ledger_days=1).raw_waveform_days
+        0.0
+        """
+        fields = dict.fromkeys(cls.__dataclass_fields__, 0.0)
+        return cls(**{**fields, **changes})
+
 
 @dataclass(frozen=True, slots=True)
 class RetentionReport:

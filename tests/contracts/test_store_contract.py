@@ -663,16 +663,7 @@ def test_retention_deletes_exactly_what_is_past_retention(store: TimeSeriesStore
 def test_retention_of_zero_days_keeps_everything(store: TimeSeriesStore) -> None:
     batch = make_batch([SampleBlock.regular("pressure", 0, 2_000, [1.0])], strokes=[_stroke(1, 0)])
     store.append([batch])
-    forever = RetentionPolicy(
-        raw_waveform_days=0,
-        raw_slow_days=0,
-        rollup_1m_days=0,
-        rollup_1h_days=0,
-        strokes_days=0,
-        stroke_waveform_days=0,
-        quarantine_days=0,
-        ledger_days=0,
-    )
+    forever = RetentionPolicy.forever()
     report = store.apply_retention(FAR_FUTURE_US, forever)
     assert report.chunks_deleted == report.strokes_deleted == report.rollup_rows_deleted == 0
     assert len(raw(store, "pressure")) == 1
@@ -691,16 +682,7 @@ def test_a_replay_is_recognised_after_the_ledger_window(store: TimeSeriesStore) 
     ]
     store.append(batches[:3])
     store.append(batches[4:])
-    keep_data = RetentionPolicy(
-        raw_waveform_days=0,
-        raw_slow_days=0,
-        rollup_1m_days=0,
-        rollup_1h_days=0,
-        strokes_days=0,
-        stroke_waveform_days=0,
-        quarantine_days=0,
-        ledger_days=1,
-    )
+    keep_data = RetentionPolicy.forever(ledger_days=1)
     report = store.apply_retention(FAR_FUTURE_US, keep_data)
     assert report.ledger_keys_deleted == 4
     before = store.stats()
