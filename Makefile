@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Written last by the copy, so it stands for complete browser assets (docs/architecture.md, "Static assets").
+ASSETS_STAMP := src/cadence/web/static/vendor/manifest.json
+VENDOR_ASSETS = npm ci --ignore-scripts --no-audit --no-fund && $(BIN)/python -m cadence.web.assets
 
-.PHONY: install demo test lint unit bench soak clean
+.PHONY: install assets catalogs catalogs-extract demo test lint unit bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +15,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Re-copied when the lockfile or the list of vendored files changes, not on every install.
+$(ASSETS_STAMP): package.json package-lock.json src/cadence/web/assets.py | $(STAMP)
+	$(VENDOR_ASSETS)
+
+# Always re-runs: the command the app names when a vendored file is missing.
+assets: | $(STAMP)
+	$(VENDOR_ASSETS)
+
+install: $(STAMP) $(ASSETS_STAMP) catalogs
+
+# Compiled catalogs (.mo) are build outputs, shipped in the wheel as package data (docs/guides/translating.md).
+LOCALES := src/cadence/locales
+catalogs: | $(STAMP)
+	$(BIN)/pybabel compile --statistics -d $(LOCALES) -D cadence
+
+# Refresh the template and the .po files from the sources; then translate and `make catalogs`.
+catalogs-extract: | $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_plural:1,2 --add-location=file --sort-output \
+		--project=Cadence --copyright-holder="Cadence contributors" -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D cadence
 
 demo: install
 	$(BIN)/cadence demo
@@ -30,4 +52,4 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py --write-docs
 
 clean:
-	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules src/cadence/web/static/vendor

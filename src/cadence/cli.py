@@ -11,13 +11,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cadence.config import Settings, load_settings
 from cadence.errors import CadenceError
+
+if TYPE_CHECKING:
+    from cadence.auth import AuthService
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +134,15 @@ def simulate(
     http_url: Annotated[
         str | None, typer.Option("--http", help="Send to a Cadence server's HTTP endpoint instead of MQTT.")
     ] = None,
+    device_key: Annotated[
+        str | None,
+        typer.Option(
+            "--device-key",
+            envvar="CADENCE_DEVICE_KEY",
+            help="Device key for --http (cadence device-key add NAME).",
+            show_default=False,
+        ),
+    ] = None,
     speed: Annotated[float, typer.Option(min=0.01, help="Simulated seconds per wall second.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same messages.")] = 1,
     faults: Annotated[
@@ -162,7 +175,7 @@ def simulate(
     if http_url:
         from cadence.simulator.http_publisher import HttpPublisher
 
-        publisher = HttpPublisher(http_url)
+        publisher = HttpPublisher(http_url, key=device_key)
     else:
         password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
         publisher = MqttPublisher(
@@ -298,6 +311,12 @@ def serve(
         if mqtt:
             mqtt_ingest, watch = _start_mqtt(runtime)
         console.print(f"Cadence serving on http://{settings.http_host}:{settings.http_port}")
+        token = runtime.auth.first_start_setup_token()
+        if token:
+            # No default password: the first administrator is created with this one-time token.
+            console.print(
+                f"First start: open /setup and create the administrator with the token {escape(token)}"
+            )
         uvicorn.run(
             create_app(settings, runtime),
             host=settings.http_host,
@@ -360,6 +379,82 @@ def check_config(
     console.print(f"Shifts: {shifts}")
 
 
+device_key_app = typer.Typer(
+    help="Keys of edge agents and gateways posting to /api/v1/ingest.", no_args_is_help=True
+)
+app.add_typer(device_key_app, name="device-key")
+
+
+def _open_auth(config: Path | None, data_dir: Path | None) -> AuthService:
+    from cadence.auth import open_auth
+    from cadence.clock import WallClock
+
+    _logging(verbose=False)  # key creation and revocation are logged: the audit trail of the console
+    return open_auth(_settings(config, data_dir=data_dir), WallClock())
+
+
+def _when(ts_us: int | None) -> str:
+    from cadence.clock import to_datetime
+
+    return "—" if ts_us is None else f"{to_datetime(ts_us):%Y-%m-%d %H:%M:%S} UTC"
+
+
+@device_key_app.command("add")
+def device_key_add(
+    name: Annotated[str, typer.Argument(help="Name of the device, e.g. its host name.")],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a key for a device and print it, once: only its hash is kept.
+
+    Example: cadence device-key add line1-gateway
+    """
+    auth = _open_auth(config, data_dir)
+    try:
+        key = auth.create_device_key(name)
+    finally:
+        auth.close()
+    # The key alone on stdout, so that a script can capture it; the hint goes to stderr.
+    sys.stdout.write(key + "\n")
+    err_console.print(
+        "Shown once. The device sends it as the header: Authorization: Bearer <key>", highlight=False
+    )
+
+
+@device_key_app.command("list")
+def device_key_list(data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
+    """List the device keys (never the keys themselves), revoked ones included."""
+    from rich.table import Table
+
+    auth = _open_auth(config, data_dir)
+    try:
+        keys = auth.list_device_keys()
+    finally:
+        auth.close()
+    table = Table("name", "created", "last used", "revoked")
+    for k in keys:
+        table.add_row(k.name, _when(k.created_us), _when(k.last_used_us), _when(k.revoked_us))
+    console.print(table)
+
+
+@device_key_app.command("revoke")
+def device_key_revoke(
+    name: Annotated[str, typer.Argument(help="Name of the device whose key stops working.")],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a device's key at once; its next request is refused (401).
+
+    Example: cadence device-key revoke line1-gateway
+    """
+    auth = _open_auth(config, data_dir)
+    try:
+        revoked = auth.revoke_device_key(name)
+    finally:
+        auth.close()
+    console.print(f"Device key {revoked.name!r} revoked", highlight=False)
+
+
 @app.command("broker-config")
 def broker_config(
     port: Annotated[int, typer.Option(help="Listener port written into the configuration.")] = 1883,
@@ -381,5 +476,5 @@ def main() -> None:
     try:
         app()
     except CadenceError as err:
-        err_console.print(f"[red]error[/red] [{err.code}] {err.message}")
+        err_console.print(f"[red]error[/red] {escape(f'[{err.code}]')} {escape(err.message)}")
         sys.exit(2)

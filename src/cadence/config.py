@@ -88,10 +88,50 @@ class Settings(BaseSettings):
         "older keys are kept as ranges of numbers, so replays are recognised for ever.",
     )
 
+    # Authentication (docs/guides/users-and-roles.md)
+    auth_session_idle_s: float = Field(
+        30 * 60.0, ge=60, description="A session unused for this long ends (seconds)."
+    )
+    auth_session_absolute_s: float = Field(
+        12 * 3600.0,
+        ge=60,
+        description="A session ends this long after login, used or not (seconds; a shift).",
+    )
+    auth_lockout_failures: int = Field(
+        5, ge=1, description="Failed logins for one user name within the window that lock that name."
+    )
+    auth_lockout_address_failures: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address within the window that lock that address "
+        "(higher than per name: a shop-floor network often puts many people behind one address).",
+    )
+    auth_lockout_window_s: float = Field(
+        15 * 60.0, ge=1, description="Window counting failed logins (seconds)."
+    )
+    auth_lockout_s: float = Field(
+        15 * 60.0, ge=1, description="How long a locked name or address stays locked."
+    )
+    auth_cookie_secure: bool = Field(
+        False,
+        description="Mark the session cookie Secure (named __Host-…) and send HSTS; set it behind HTTPS.",
+    )
+    # Floors from OWASP/ASVS for argon2id (t=2 with m=19 MiB); docs/guides/users-and-roles.md.
+    auth_argon2_time_cost: int = Field(3, ge=2, description="argon2id passes over memory (floor 2).")
+    auth_argon2_memory_kib: int = Field(
+        64 * 1024, ge=19 * 1024, description="argon2id memory per hash in KiB (floor 19456 = 19 MiB)."
+    )
+    auth_argon2_parallelism: int = Field(1, ge=1, le=16, description="argon2id lanes (threads) per hash.")
+
     @property
     def store_path(self) -> Path:
         """The embedded store's database file."""
         return self.data_dir / "cadence.db"
+
+    @property
+    def users_db_path(self) -> Path:
+        """Users and sessions: a file of their own, so logins never queue behind the ingest writer's lock."""
+        return self.data_dir / "users.db"
 
     @classmethod
     def settings_customise_sources(

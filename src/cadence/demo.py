@@ -124,12 +124,13 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
     if options.fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{settings.store_path}{suffix}").unlink(missing_ok=True)
-    runtime = open_runtime(settings)
+    # One clock for the simulated plant and for the pages: at ×60, "now", the shift and the OEE are
+    # simulated time too (sessions keep real time: open_runtime gives auth its own clock).
+    plant_clock = WallClock(speed=options.speed)
+    runtime = open_runtime(settings, clock=plant_clock)
     scenario = parse_scenario(options.scenario, runtime.plant) if options.scenario else None
     publisher = LocalPublisher(runtime.pipeline)
-    simulator = PlantSimulator(
-        runtime.plant, publisher, WallClock(speed=options.speed), seed=options.seed, scenario=scenario
-    )
+    simulator = PlantSimulator(runtime.plant, publisher, plant_clock, seed=options.seed, scenario=scenario)
     stop = threading.Event()
     sim_thread = threading.Thread(
         target=simulator.run, kwargs={"stop": stop}, name="cadence-demo-simulator", daemon=True
@@ -168,7 +169,16 @@ def _banner(runtime: Runtime, simulator: PlantSimulator, options: DemoOptions, u
         f"Store: {runtime.settings.store_path}",
     ]
     if url:
-        lines.append(f"API: {url}/api/v1/machines   health: {url}/health")
+        token = runtime.auth.first_start_setup_token()
+        if token:
+            lines.append(
+                f"[bold]Open {url}/setup[/bold] and create the administrator with this one-time token:"
+            )
+            lines.append(f"    [bold]{token}[/bold]")
+        else:
+            users = runtime.settings.users_db_path
+            lines.append(f"[bold]Open {url}[/bold] and log in with your account (users are kept in {users}).")
+        lines.append(f"JSON API: {url}/api/v1/machines (after logging in)   health: {url}/health")
     lines.append(
         "Ctrl-C to stop." if options.duration_s is None else f"Running for {options.duration_s:g} s."
     )

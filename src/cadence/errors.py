@@ -123,6 +123,15 @@ class StoreClosed(StoreError):
     code, status = "store.closed", 503
 
 
+# --- installation ----------------------------------------------------------------------------------------
+
+
+class CatalogMissing(CadenceError):
+    """A compiled message catalog (.mo) is missing: build them with `make catalogs`."""
+
+    code, status = "i18n.catalog_missing", 500
+
+
 # --- API -----------------------------------------------------------------------------------------------
 
 
@@ -136,6 +145,57 @@ class BadRequest(CadenceError):
     """A query parameter is invalid."""
 
     code, status = "bad_request", 400
+
+
+# --- authentication and authorisation -------------------------------------------------------------------
+
+
+class AuthRequired(CadenceError):
+    """No valid session: log in first (the session may have expired or been revoked)."""
+
+    code, status = "auth.required", 401
+
+
+class Forbidden(CadenceError):
+    """The signed-in user's role does not grant the permission this request needs."""
+
+    code, status = "auth.forbidden", 403
+
+
+class CsrfRejected(CadenceError):
+    """A state-changing request came without the session's CSRF token (header X-CSRF-Token or form field)."""
+
+    code, status = "auth.csrf", 403
+
+
+class LoginFailed(CadenceError):
+    """Wrong user name or password, or too many recent failures; the message never says which."""
+
+    code, status = "auth.login_failed", 401
+
+
+class SetupRefused(CadenceError):
+    """The setup token is wrong, expired or used, or an administrator already exists."""
+
+    code, status = "auth.setup_refused", 403
+
+
+class WeakPassword(CadenceError):
+    """The password does not meet the policy (length, not the user name)."""
+
+    code, status = "auth.weak_password", 422
+
+
+class UserConflict(CadenceError):
+    """A user with this name already exists (names are compared ignoring case)."""
+
+    code, status = "auth.user_exists", 409
+
+
+class DeviceKeyConflict(CadenceError):
+    """A device key with this name already exists, valid or revoked (names are compared ignoring case)."""
+
+    code, status = "auth.device_key_exists", 409
 
 
 def all_error_classes() -> list[type[CadenceError]]:

@@ -191,7 +191,19 @@ class TimeSeriesStore(Protocol):
 
     def quarantine(self, item: QuarantineItem) -> None: ...
 
-    def record_alarm(self, alarm: Alarm) -> None: ...
+    def record_alarm(self, alarm: Alarm) -> int:
+        """Store a new alarm occurrence (its ``id`` and ack/clear fields are ignored); returns its id."""
+        ...
+
+    def acknowledge_alarm(self, alarm_id: int, user: str, ts_us: int) -> Alarm:
+        """Mark the alarm seen by ``user`` at ``ts_us`` and return it. Idempotent: a second acknowledgement
+        keeps the first one's user and time. Raises :class:`~cadence.errors.NotFound` for an unknown id."""
+        ...
+
+    def clear_alarm(self, alarm_id: int, ts_us: int) -> Alarm:
+        """Mark the alarm's condition gone at ``ts_us`` and return it. Idempotent like acknowledgement;
+        raises :class:`~cadence.errors.NotFound` for an unknown id."""
+        ...
 
     def series(
         self, machine: str, signal: str, start_us: int, end_us: int, resolution: Resolution = Resolution.RAW
@@ -205,7 +217,17 @@ class TimeSeriesStore(Protocol):
 
     def states(self, machine: str, start_us: int, end_us: int) -> list[StateChange]: ...
 
-    def alarms(self, limit: int = 100) -> list[Alarm]: ...
+    def alarms(
+        self,
+        limit: int = 100,
+        *,
+        active: bool | None = None,
+        unacknowledged: bool | None = None,
+        machine: str | None = None,
+    ) -> list[Alarm]:
+        """Alarms newest first (by raise time, then id). Each filter left at None does not filter; ``active``
+        is "not cleared", ``unacknowledged`` is "not acknowledged"."""
+        ...
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...
 

@@ -11,10 +11,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cadence.auth import AuthService, open_auth
 from cadence.clock import WallClock
 from cadence.config import Settings
 from cadence.domain.plant import Plant
 from cadence.ingest.pipeline import IngestPipeline, IngestStats
+from cadence.live import LiveHub, plant_shift_start
 from cadence.plantfile import load_plant
 from cadence.ports import Clock, RetentionPolicy, TimeSeriesStore
 from cadence.protocol import Limits
@@ -35,6 +37,8 @@ class Runtime:
     stats: IngestStats
     pipeline: IngestPipeline
     data: PlantData
+    live: LiveHub
+    auth: AuthService
     _closed: bool = field(default=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _maintenance: threading.Thread | None = field(default=None, repr=False)
@@ -80,6 +84,7 @@ class Runtime:
                 self._maintenance.join(timeout=60)
             self.pipeline.close()
             self.store.close()
+            self.auth.close()
 
 
 def open_store(settings: Settings, clock: Clock | None = None) -> SqliteStore:
@@ -94,17 +99,26 @@ def open_store(settings: Settings, clock: Clock | None = None) -> SqliteStore:
     )
 
 
-def open_runtime(settings: Settings, clock: Clock | None = None, plant: Plant | None = None) -> Runtime:
-    """Load the plant, open the store and build the ingest pipeline."""
+def open_runtime(
+    settings: Settings,
+    clock: Clock | None = None,
+    plant: Plant | None = None,
+    auth_clock: Clock | None = None,
+) -> Runtime:
+    """Load the plant, open the store and build the ingest pipeline, which feeds the live hub."""
     plant = plant if plant is not None else load_plant(settings.plant_file)
     clock = clock if clock is not None else WallClock()
     store = open_store(settings, clock)
     stats = IngestStats()
     limits = Limits(max_bytes=settings.ingest_max_payload_bytes, max_points=settings.ingest_max_points)
+    live = LiveHub(plant, plant_shift_start(plant, clock))
     try:
-        pipeline = IngestPipeline(plant, store, clock, limits, stats)
+        pipeline = IngestPipeline(plant, store, clock, limits, stats, on_committed=live.on_committed)
+        # Sessions and lockouts run on real time even when the plant's clock is simulated and accelerated
+        # (demo, tests): a ×60 demo must not log its users out after 30 s.
+        auth = open_auth(settings, auth_clock if auth_clock is not None else WallClock())
     except BaseException:
         store.close()
         raise
     logger.info("Cadence runtime open: %d machines, store %s", len(plant.machines), settings.store_path)
-    return Runtime(settings, plant, store, clock, stats, pipeline, PlantData(plant, store))
+    return Runtime(settings, plant, store, clock, stats, pipeline, PlantData(plant, store), live, auth)

@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from cadence.clock import from_datetime
 from cadence.domain import (
     Alarm,
+    AlarmState,
     Batch,
     IdempotencyKey,
     MachineState,
@@ -35,7 +37,7 @@ from cadence.domain import (
     Stroke,
     Waveform,
 )
-from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
+from cadence.errors import NotFound, StoreBacklogFull, StoreClosed, StoreError
 from cadence.plugins import discover_stores
 from cadence.ports import (
     AppendOutcome,
@@ -436,10 +438,96 @@ def test_alarms_round_trip_newest_first(store: TimeSeriesStore) -> None:
         Alarm("broker.messages_dropped", Severity.CRITICAL, "Mosquitto dropped 12 messages", T0, "broker"),
         Alarm("machine.oil_hot", Severity.WARNING, "Huile à 68 °C", T0 + 5, "analytics", machine="P01"),
     ]
-    for alarm in alarms:
-        store.record_alarm(alarm)
-    assert store.alarms() == alarms[::-1]
-    assert store.alarms(limit=1) == [alarms[1]]
+    ids = [store.record_alarm(alarm) for alarm in alarms]
+    stored = [replace(alarm, id=alarm_id) for alarm, alarm_id in zip(alarms, ids, strict=True)]
+    assert store.alarms() == stored[::-1]
+    assert store.alarms(limit=1) == [stored[1]]
+
+
+def _alarm(raised_us: int, machine: str | None = None, code: str = "machine.oil_hot") -> Alarm:
+    return Alarm(code, Severity.WARNING, f"raised at {raised_us}", raised_us, "analytics", machine=machine)
+
+
+def test_record_alarm_returns_a_distinct_id_and_ignores_given_state(store: TimeSeriesStore) -> None:
+    # A caller handing in an alarm that already carries an id or an acknowledgement still records a new,
+    # active, unacknowledged occurrence: the store owns ids and the alarm's life.
+    first = store.record_alarm(_alarm(T0))
+    second = store.record_alarm(
+        replace(_alarm(T0 + 1), id=first, acked_us=T0 + 2, acked_by="someone", cleared_us=T0 + 3)
+    )
+    assert isinstance(first, int) and isinstance(second, int)
+    assert first != second
+    newest = store.alarms(limit=1)[0]
+    assert newest.id == second
+    assert (newest.acked_us, newest.acked_by, newest.cleared_us) == (None, None, None)
+    assert newest.state is AlarmState.ACTIVE_UNACKED
+
+
+def test_acknowledge_alarm_keeps_the_first_acknowledgement(store: TimeSeriesStore) -> None:
+    alarm_id = store.record_alarm(_alarm(T0, "P01"))
+    acked = store.acknowledge_alarm(alarm_id, "ana", T0 + 10)
+    assert (acked.id, acked.acked_by, acked.acked_us, acked.cleared_us) == (alarm_id, "ana", T0 + 10, None)
+    assert acked.state is AlarmState.ACTIVE_ACKED
+    again = store.acknowledge_alarm(alarm_id, "bob", T0 + 20)
+    assert again == acked
+    assert store.alarms() == [acked]
+
+
+def test_clear_alarm_keeps_the_first_clearing_and_the_acknowledgement(store: TimeSeriesStore) -> None:
+    alarm_id = store.record_alarm(_alarm(T0, "P01"))
+    cleared = store.clear_alarm(alarm_id, T0 + 5)
+    assert (cleared.cleared_us, cleared.state) == (T0 + 5, AlarmState.CLEARED_UNACKED)
+    assert store.clear_alarm(alarm_id, T0 + 50) == cleared
+    # Cleared before anyone looked: it can (and should) still be acknowledged.
+    acked = store.acknowledge_alarm(alarm_id, "ana", T0 + 60)
+    assert (acked.cleared_us, acked.acked_us, acked.state) == (T0 + 5, T0 + 60, AlarmState.CLEARED_ACKED)
+    assert store.alarms() == [acked]
+
+
+def test_acknowledge_or_clear_an_unknown_alarm_is_not_found(store: TimeSeriesStore) -> None:
+    alarm_id = store.record_alarm(_alarm(T0))
+    unknown = alarm_id + 1000
+    with pytest.raises(NotFound):
+        store.acknowledge_alarm(unknown, "ana", T0)
+    with pytest.raises(NotFound):
+        store.clear_alarm(unknown, T0)
+    assert store.alarms()[0].state is AlarmState.ACTIVE_UNACKED  # the known one was left alone
+
+
+def test_alarm_filters_and_ordering(store: TimeSeriesStore) -> None:
+    # Recorded out of time order on purpose: reads order by raise time, then by id for equal times.
+    ids = {
+        "p01_old": store.record_alarm(_alarm(T0, "P01")),
+        "p02_new": store.record_alarm(_alarm(T0 + 30, "P02")),
+        "p01_mid": store.record_alarm(_alarm(T0 + 20, "P01")),
+        "plant": store.record_alarm(_alarm(T0 + 20, None, code="broker.messages_dropped")),
+    }
+    store.acknowledge_alarm(ids["p01_old"], "ana", T0 + 40)
+    store.clear_alarm(ids["p01_old"], T0 + 41)
+    store.clear_alarm(ids["p02_new"], T0 + 42)
+    store.acknowledge_alarm(ids["p01_mid"], "bob", T0 + 43)
+
+    def found(**filters: Any) -> list[int | None]:
+        return [a.id for a in store.alarms(**filters)]
+
+    assert found() == [ids["p02_new"], ids["plant"], ids["p01_mid"], ids["p01_old"]]
+    assert found(limit=2) == [ids["p02_new"], ids["plant"]]
+    assert found(active=True) == [ids["plant"], ids["p01_mid"]]
+    assert found(active=False) == [ids["p02_new"], ids["p01_old"]]
+    assert found(unacknowledged=True) == [ids["p02_new"], ids["plant"]]
+    assert found(unacknowledged=False) == [ids["p01_mid"], ids["p01_old"]]
+    assert found(machine="P01") == [ids["p01_mid"], ids["p01_old"]]
+    assert found(machine="P01", active=True, unacknowledged=False) == [ids["p01_mid"]]
+    assert found(machine="P03") == []
+
+
+def test_alarm_acknowledgement_survives_reopening(backend: Any, tmp_path: Path) -> None:
+    with backend.for_tests(tmp_path) as first:
+        alarm_id = first.record_alarm(_alarm(T0, "P01"))
+        acked = first.acknowledge_alarm(alarm_id, "ana", T0 + 1)
+    with backend.for_tests(tmp_path) as second:
+        assert second.alarms() == [acked]
+        assert second.record_alarm(_alarm(T0 + 2)) != alarm_id
 
 
 def test_quarantine_round_trip(store: TimeSeriesStore) -> None:

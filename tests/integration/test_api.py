@@ -14,6 +14,7 @@ from cadence.ingest.local import LocalPublisher
 from cadence.runtime import Runtime, open_runtime
 from cadence.simulator import PlantSimulator
 from cadence.web.app import create_app
+from support.auth import FAST_AUTH, sign_in
 
 START_US = 1_764_403_200_000_000  # 2025-11-29T08:00:00Z
 END_US = START_US + 20 * 60 * 1_000_000
@@ -23,7 +24,7 @@ END_US = START_US + 20 * 60 * 1_000_000
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     data_dir = tmp_path_factory.mktemp("api")
     clock = SimClock(start_us=START_US)
-    rt = open_runtime(load_settings(data_dir=data_dir), clock=clock)
+    rt = open_runtime(load_settings(data_dir=data_dir, **FAST_AUTH), clock=clock)
     publisher = LocalPublisher(rt.pipeline)
     sim = PlantSimulator(rt.plant, publisher, clock, seed=3, start_us=START_US)
     sim.step_until(START_US + 20 * 60 * 1_000_000)  # 20 simulated minutes
@@ -36,6 +37,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 @pytest.fixture(scope="module")
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime.settings, runtime)) as c:
+        sign_in(c, runtime.auth, "supervisor")
         yield c
 
 
@@ -134,7 +136,7 @@ def test_errors_share_one_envelope(client: TestClient, path: str, status: int, c
 
 
 def test_openapi_lists_the_api(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
     for path in (
         "/health",
         "/api/v1/machines",
@@ -150,3 +152,23 @@ def test_reader_process_sees_the_writer_data(runtime: Runtime, tmp_path: Path) -
 
     with SqliteStore(runtime.settings.store_path, read_only=True) as reader:
         assert reader.stats().strokes == runtime.store.stats().strokes
+
+
+def test_nothing_but_health_is_open_without_a_session(runtime: Runtime) -> None:
+    with TestClient(create_app(runtime.settings, runtime)) as anonymous:
+        assert anonymous.get("/health").status_code == 200
+        for path in ("/api/v1/machines", "/api/v1/latest", "/api/v1/alarms", "/api/v1/openapi.json"):
+            body = _envelope(anonymous.get(path), 401)
+            assert body["code"] == "auth.required"
+        assert anonymous.get("/openapi.json").status_code == 404  # only behind the login
+        page = anonymous.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
+
+
+def test_quarantine_is_for_maintenance_and_admins(runtime: Runtime) -> None:
+    with TestClient(create_app(runtime.settings, runtime)) as operator:
+        sign_in(operator, runtime.auth, "operator")
+        assert _envelope(operator.get("/api/v1/quarantine"), 403)["code"] == "auth.forbidden"
+    with TestClient(create_app(runtime.settings, runtime)) as maintenance:
+        sign_in(maintenance, runtime.auth, "maintenance")
+        assert maintenance.get("/api/v1/quarantine").json()["ok"] is True

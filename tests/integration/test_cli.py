@@ -124,13 +124,15 @@ def test_simulate_ingest_and_serve_through_a_real_broker(
         )
         health = _wait_json(f"http://127.0.0.1:{http_port}/health", lambda h: h["store"]["strokes"] > 0)
         assert health["ok"] is True
+        cookie = _log_in(f"http://127.0.0.1:{http_port}", tmp_path)
         machines = _wait_json(
             f"http://127.0.0.1:{http_port}/api/v1/machines",
             lambda body: all(m["strokes"] > 0 and m["state"] for m in body["machines"]),
+            cookie=cookie,
         )
         assert {m["id"] for m in machines["machines"]} == MACHINES
         strokes = _wait_json(
-            f"http://127.0.0.1:{http_port}/api/v1/machines/P02/strokes?start=0&limit=3", bool
+            f"http://127.0.0.1:{http_port}/api/v1/machines/P02/strokes?start=0&limit=3", bool, cookie=cookie
         )
         assert strokes["strokes"][0]["features"]["peak_pressure_bar"] > 0
     finally:
@@ -140,14 +142,41 @@ def test_simulate_ingest_and_serve_through_a_real_broker(
         outputs = [p.communicate(timeout=60) for p in (serve, ingest) if p is not None]
     assert ingest.returncode == 0, outputs[-1]
     assert "rejected 0" in outputs[-1][0]
+    # No administrator yet: serve printed the one-time setup token (there is no default password).
+    assert "First start: open /setup" in " ".join(outputs[0][0].split())
 
 
-def _wait_json(url: str, ready: object, timeout_s: float = 30) -> dict[str, object]:
+def _log_in(base: str, tmp_path: Path) -> str:
+    """A supervisor created in the server's users database, logged in through the API: the cookie."""
+    from cadence.auth import Role, open_auth
+    from cadence.clock import WallClock
+    from cadence.config import load_settings
+    from support.auth import FAST_AUTH, PASSWORD
+
+    service = open_auth(load_settings(data_dir=tmp_path / "data", **FAST_AUTH), WallClock())
+    try:
+        service.create_user("chef", Role.SUPERVISOR, PASSWORD)
+    finally:
+        service.close()
+    request = urllib.request.Request(  # noqa: S310 - a local test server
+        f"{base}/api/v1/auth/login",
+        data=json.dumps({"name": "chef", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a local test server
+        return str(response.headers["set-cookie"]).split(";", 1)[0]
+
+
+def _wait_json(
+    url: str, ready: object, timeout_s: float = 30, cookie: str | None = None
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout_s
     last: object = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local test server
+            headers = {"Cookie": cookie} if cookie else {}
+            request = urllib.request.Request(url, headers=headers)  # noqa: S310 - a local test server
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a local test server
                 body: dict[str, object] = json.loads(response.read())
             if callable(ready) and ready(body):
                 return body

@@ -17,6 +17,7 @@ from cadence.runtime import Runtime, open_runtime
 from cadence.simulator import PlantSimulator
 from cadence.simulator.http_publisher import HttpPublisher
 from cadence.web.app import create_app
+from support.auth import FAST_AUTH
 
 START_US = 1_764_403_200_000_000
 
@@ -48,9 +49,9 @@ def _free_port() -> int:
 
 def test_messages_wait_for_the_server_and_are_stored_once(tmp_path: Path) -> None:
     clock = SimClock(start_us=START_US)
-    runtime = open_runtime(load_settings(data_dir=tmp_path), clock=clock)
+    runtime = open_runtime(load_settings(data_dir=tmp_path, **FAST_AUTH), clock=clock)
     port = _free_port()
-    publisher = HttpPublisher(f"http://127.0.0.1:{port}")
+    publisher = HttpPublisher(f"http://127.0.0.1:{port}", key=runtime.auth.create_device_key("gw-edge"))
     try:
         sim = PlantSimulator(
             runtime.plant, publisher, clock, seed=5, machines=["P01", "P02"], start_us=START_US

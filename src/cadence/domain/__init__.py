@@ -4,7 +4,7 @@ Pure: no I/O, no wall clock, no global randomness. Everything here can be built 
 test and reused by the simulator, ingest, the store, analytics and the twin.
 """
 
-from cadence.domain.alarms import Alarm, Severity
+from cadence.domain.alarms import Alarm, AlarmState, Severity
 from cadence.domain.batch import Batch, IdempotencyKey
 from cadence.domain.cycles import Stroke, Waveform
 from cadence.domain.plant import Area, Line, Machine, Plant, Site
@@ -16,6 +16,7 @@ from cadence.domain.states import MachineState, ReasonCode, StateChange
 
 __all__ = [
     "Alarm",
+    "AlarmState",
     "Area",
     "Batch",
     "IdempotencyKey",

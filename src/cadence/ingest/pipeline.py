@@ -148,6 +148,7 @@ class IngestPipeline:
         stats: IngestStats | None = None,
         *,
         completion_workers: int = COMPLETION_WORKERS,
+        on_committed: Callable[[Sequence[Batch]], None] | None = None,
     ) -> None:
         if completion_workers < 1:
             raise ValueError(f"completion_workers must be >= 1, got {completion_workers}")
@@ -168,6 +169,9 @@ class IngestPipeline:
         self._closed = False
         self._unexpected_seen: set[str] = set()
         self._quarantine_failing = False
+        # Told about each group's newly stored batches, on a completion thread, after its sender.
+        self._on_committed = on_committed
+        self._listener_failed = False
 
     # --- decoding and validation -----------------------------------------------------------------------
 
@@ -310,6 +314,7 @@ class IngestPipeline:
             if len(final) != len(results):
                 raise RuntimeError("bug: a message of the group got no result")
             result.set_result(final)
+            self._notify_committed(prepared, final)
         except BaseException as err:  # a bug here must not leave a sender waiting for ever
             logger.exception("completing an ingest group failed")
             result.set_exception(err)
@@ -396,6 +401,20 @@ class IngestPipeline:
             logger.info("quarantining refused messages works again")
         self.stats.count_rejected(error.code, known)
         return MessageResult(index, Status.REJECTED, key, known, error.code, error.message)
+
+    def _notify_committed(self, prepared: Prepared, results: Sequence[MessageResult]) -> None:
+        """Hand the batches stored by this group (not duplicates, not refusals) to ``on_committed``."""
+        if self._on_committed is None:
+            return
+        stored = [b for i, b in prepared.accepted if results[i].status is Status.STORED]
+        if not stored:
+            return
+        try:
+            self._on_committed(stored)
+        except Exception:  # a listener's bug must never cost ingest anything: log once, carry on
+            if not self._listener_failed:
+                self._listener_failed = True
+                logger.exception("the on_committed listener failed; ingest goes on without it")
 
     def _complete_without_store(self, prepared: Prepared, result: Future[list[MessageResult]]) -> None:
         closed = StoreClosed("ingest was closed before this message was settled")

@@ -27,12 +27,27 @@ REQUEST_TIMEOUT_S = 60.0  # the server answers after its commit; a slow disk is 
 
 
 class HttpPublisher:
-    """``Publisher`` posting to ``url`` (the server's base URL or its ``/api/v1/ingest`` endpoint)."""
+    """``Publisher`` posting to ``url`` (the server's base URL or its ``/api/v1/ingest`` endpoint).
 
-    def __init__(self, url: str, *, max_queued: int = 10_000, headers: dict[str, str] | None = None) -> None:
+    ``key`` is a device key (``cadence device-key add NAME``), sent as ``Authorization: Bearer``; it
+    replaces an Authorization header given in ``headers``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_queued: int = 10_000,
+        headers: dict[str, str] | None = None,
+        key: str | None = None,
+    ) -> None:
         base = url.rstrip("/")
         self.url = base if base.endswith("/api/v1/ingest") else f"{base}/api/v1/ingest"
         self._headers = {"Content-Type": "application/json", **(headers or {})}
+        if key is not None:
+            # Header names are case-insensitive: drop any spelling of it, so the request carries one.
+            self._headers = {k: v for k, v in self._headers.items() if k.lower() != "authorization"}
+            self._headers["Authorization"] = f"Bearer {key}"
         self._queue: deque[bytes] = deque()
         self._max_queued = max_queued
         self._cond = threading.Condition()

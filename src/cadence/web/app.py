@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import cadence
+from cadence.auth import PUBLIC, Permission, install_auth, require, require_ingest
 from cadence.config import Settings
 from cadence.ingest.http import ingest_router
 from cadence.runtime import Runtime, open_runtime
+from cadence.web.assets import STATIC_DIR, check_vendored
 from cadence.web.errors import install_error_handlers
-from cadence.web.routes import health, machines
+from cadence.web.routes import health, live, machines, pages
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. With ``runtime`` given, the caller owns it; otherwise the app opens and closes one."""
+    # Before the runtime opens, so a checkout without its browser files fails fast and leaks nothing.
+    check_vendored()
     owned = runtime is None
     rt = runtime if runtime is not None else open_runtime(settings)
+    live_stop = asyncio.Event()  # ends the live streams; uvicorn cancels any still open after its grace
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            live_stop.set()
             if owned:
                 rt.close()
 
@@ -33,10 +42,27 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         version=cadence.__version__,
         description="Press plant data: health, machines, signals, strokes, states and ingest.",
         lifespan=lifespan,
+        # The interactive docs load their scripts from a CDN (refused by the CSP, absent offline) and the
+        # schema describes every route: it is served below to signed-in users only (ASVS 13.4.5).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.runtime = rt
+    setattr(app.state, live.LIVE_STOP, live_stop)
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(machines.router)
-    app.include_router(ingest_router(rt.pipeline))
+    install_auth(app, rt.auth, cookie_secure=settings.auth_cookie_secure)
+    # Every route declares who may use it (tests/integration/test_access_matrix.py checks them all).
+    app.include_router(health.router, dependencies=[PUBLIC])
+    app.include_router(machines.router, dependencies=[require(Permission.VIEW_PLANT)])
+    app.include_router(live.router)
+    app.include_router(ingest_router(rt.pipeline), dependencies=[require_ingest()])
+    app.include_router(pages.router)
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False, dependencies=[require(Permission.VIEW_PLANT)])
+    def openapi_schema() -> dict[str, Any]:
+        """The OpenAPI description of the JSON API."""
+        return app.openapi()
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

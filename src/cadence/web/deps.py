@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from cadence.runtime import Runtime
+from cadence.services.alarms import AlarmService
 from cadence.services.plant_data import PlantData
 
 
@@ -19,5 +20,12 @@ def get_plant_data(request: Request) -> PlantData:
     return get_runtime(request).data
 
 
+def get_alarm_service(request: Request) -> AlarmService:
+    # Built per request: it holds nothing but the runtime's store and clock.
+    runtime = get_runtime(request)
+    return AlarmService(runtime.store, runtime.clock)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PlantDataDep = Annotated[PlantData, Depends(get_plant_data)]
+AlarmServiceDep = Annotated[AlarmService, Depends(get_alarm_service)]

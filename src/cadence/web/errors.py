@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadence.errors import CadenceError
@@ -16,12 +17,17 @@ logger = logging.getLogger(__name__)
 
 def envelope(code: str, message: str, status: int, **context: object) -> JSONResponse:
     body = {"ok": False, "code": code, "error": message, "status": status, **context}
-    return JSONResponse(body, status_code=status)
+    # RFC 9110: a 401 names how to authenticate (devices send a bearer key; people use the session cookie).
+    headers = {"WWW-Authenticate": 'Bearer realm="cadence"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _cadence_error(request: Request, exc: Exception) -> JSONResponse:
+async def _cadence_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, CadenceError):  # pragma: no cover - registered for CadenceError only
         return await _unexpected(request, exc)
+    if exc.code == "auth.required" and _is_page_navigation(request):
+        # A person opening a page: send them to the login form and back here afterwards.
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | float | bool | None)}
     return envelope(exc.code, exc.message, exc.status, **context)
 
@@ -46,6 +52,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("Unexpected error on %s %s", request.method, request.url.path)
     return envelope("internal", "internal error: see the server log", 500)
+
+
+def _is_page_navigation(request: Request) -> bool:
+    """A browser loading a page (not the JSON API, not an htmx fragment request)."""
+    return (
+        request.method == "GET"
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+        and "hx-request" not in request.headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -274,3 +274,35 @@ def test_synchronous_writes_from_a_future_callback_fail_instead_of_hanging(store
     assert done.wait(30)
     assert len(errors) == 1 and "writer thread" in str(errors[0])
     store.close()
+
+
+def test_a_store_made_before_alarm_acknowledgement_gains_the_columns_on_opening(store: SqliteStore) -> None:
+    store.close()
+    # Rebuild the alarms table as schema version 1 first had it, with one alarm in it.
+    conn = sqlite3.connect(store.path)
+    try:
+        for column in ("acked_us", "acked_by", "cleared_us"):
+            conn.execute(f"ALTER TABLE alarms DROP COLUMN {column}")
+        conn.execute(
+            "INSERT INTO alarms (code, severity, message, raised_us, source, machine)"
+            " VALUES ('broker.messages_dropped', 30, 'dropped 3', ?, 'broker', NULL)",
+            (T0,),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    with pytest.raises(StoreError, match="predates alarm acknowledgement"):
+        SqliteStore(store.path, read_only=True)
+    reopened = SqliteStore(store.path, auto_compact_interval_s=0)
+    try:
+        (old,) = reopened.alarms()
+        assert old.message == "dropped 3" and old.active and not old.acknowledged
+        assert old.id is not None
+        assert reopened.acknowledge_alarm(old.id, "ana", T0 + 1).acked_by == "ana"
+    finally:
+        reopened.close()
+    reader = SqliteStore(store.path, read_only=True)  # upgraded: a second process may read it now
+    try:
+        assert reader.alarms(unacknowledged=False)[0].acked_by == "ana"
+    finally:
+        reader.close()

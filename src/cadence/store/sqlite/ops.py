@@ -11,10 +11,11 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from cadence.domain.alarms import Alarm
+from cadence.domain.alarms import Alarm, Severity
 from cadence.domain.batch import Batch
 from cadence.domain.cycles import Stroke
 from cadence.domain.samples import F64, I64, SampleBlock
@@ -396,12 +397,56 @@ def insert_quarantine(conn: sqlite3.Connection, item: QuarantineItem) -> None:
     )
 
 
-def insert_alarm(conn: sqlite3.Connection, alarm: Alarm) -> None:
-    """Record one alarm occurrence."""
-    conn.execute(
+# The columns :func:`alarm_of` reads, in its order; the store's reads select the same.
+ALARM_COLUMNS = "id, code, severity, message, raised_us, source, machine, acked_us, acked_by, cleared_us"
+
+
+def alarm_of(row: tuple[Any, ...]) -> Alarm:
+    """An :class:`Alarm` from a row of :data:`ALARM_COLUMNS`."""
+    alarm_id, code, severity, message, raised_us, source, machine, acked_us, acked_by, cleared_us = row
+    return Alarm(
+        code,
+        Severity(severity),
+        message,
+        raised_us,
+        source,
+        machine,
+        id=alarm_id,
+        acked_us=acked_us,
+        acked_by=acked_by,
+        cleared_us=cleared_us,
+    )
+
+
+def insert_alarm(conn: sqlite3.Connection, alarm: Alarm) -> int:
+    """Record one new alarm occurrence and return its id; its own id, ack and clear fields are ignored."""
+    cursor = conn.execute(
         "INSERT INTO alarms (code, severity, message, raised_us, source, machine) VALUES (?, ?, ?, ?, ?, ?)",
         (alarm.code, int(alarm.severity), alarm.message, alarm.raised_us, alarm.source, alarm.machine),
     )
+    if cursor.lastrowid is None:  # never for an INSERT into a rowid table; a loud error if it ever were
+        raise StoreError("SQLite gave no id for the alarm just recorded")
+    return cursor.lastrowid
+
+
+def acknowledge_alarm(conn: sqlite3.Connection, alarm_id: int, user: str, ts_us: int) -> Alarm | None:
+    """Acknowledge an alarm unless it already is (the first acknowledgement is kept); None if unknown."""
+    conn.execute(
+        "UPDATE alarms SET acked_us = ?, acked_by = ? WHERE id = ? AND acked_us IS NULL",
+        (ts_us, user, alarm_id),
+    )
+    return _alarm_by_id(conn, alarm_id)
+
+
+def clear_alarm(conn: sqlite3.Connection, alarm_id: int, ts_us: int) -> Alarm | None:
+    """Clear an alarm unless it already is (the first clearing time is kept); None if unknown."""
+    conn.execute("UPDATE alarms SET cleared_us = ? WHERE id = ? AND cleared_us IS NULL", (ts_us, alarm_id))
+    return _alarm_by_id(conn, alarm_id)
+
+
+def _alarm_by_id(conn: sqlite3.Connection, alarm_id: int) -> Alarm | None:
+    row = conn.execute(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ?", (alarm_id,)).fetchone()
+    return None if row is None else alarm_of(row)
 
 
 # --- compaction ----------------------------------------------------------------------------------------

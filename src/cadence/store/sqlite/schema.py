@@ -165,7 +165,10 @@ CREATE TABLE IF NOT EXISTS alarms (
     message TEXT NOT NULL,
     raised_us INTEGER NOT NULL,
     source TEXT NOT NULL,
-    machine TEXT
+    machine TEXT,
+    acked_us INTEGER,
+    acked_by TEXT,
+    cleared_us INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -218,6 +221,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
             found=found,
             expected=SCHEMA_VERSION,
         )
+    _add_alarm_columns(conn)
 
 
 def check(conn: sqlite3.Connection) -> None:
@@ -229,6 +233,36 @@ def check(conn: sqlite3.Connection) -> None:
             found=found,
             expected=SCHEMA_VERSION,
         )
+    if _missing_alarm_columns(conn):
+        raise StoreError(
+            "this store file predates alarm acknowledgement: open it once read-write (e.g. `cadence serve`)"
+            " to add the columns"
+        )
+
+
+# Columns added to the alarms table after some schema version 1 files were made (during development,
+# before any release): opening such a file read-write adds them, so a developer's store keeps its data.
+_ALARM_COLUMNS_ADDED = (("acked_us", "INTEGER"), ("acked_by", "TEXT"), ("cleared_us", "INTEGER"))
+
+
+def _missing_alarm_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(alarms)")}
+    return [(name, kind) for name, kind in _ALARM_COLUMNS_ADDED if name not in present]
+
+
+def _add_alarm_columns(conn: sqlite3.Connection) -> None:
+    if not _missing_alarm_columns(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Checked again under the write lock: another process may have added them meanwhile.
+        for name, kind in _missing_alarm_columns(conn):
+            conn.execute(f"ALTER TABLE alarms ADD COLUMN {name} {kind}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    logger.info("added acknowledgement and clearing columns to the alarms table")
 
 
 def _version(conn: sqlite3.Connection) -> int | None:

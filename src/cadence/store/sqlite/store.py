@@ -38,13 +38,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from cadence.clock import WallClock
-from cadence.domain.alarms import Alarm, Severity
+from cadence.domain.alarms import Alarm
 from cadence.domain.batch import Batch
 from cadence.domain.cycles import Stroke
 from cadence.domain.samples import F64, I64
 from cadence.domain.signals import SignalSpec
 from cadence.domain.states import MachineState, StateChange
-from cadence.errors import StoreClosed, StoreError
+from cadence.errors import NotFound, StoreClosed, StoreError
 from cadence.ports import (
     AppendOutcome,
     Clock,
@@ -61,9 +61,11 @@ from cadence.ports import (
 from cadence.store import codecs
 from cadence.store.sqlite import ops, schema
 from cadence.store.sqlite.writer import (
+    AckAlarmTask,
     AlarmTask,
     AppendTask,
     CheckpointTask,
+    ClearAlarmTask,
     CompactTask,
     QuarantineTask,
     RegisterTask,
@@ -272,9 +274,26 @@ class SqliteStore:
         """Keep a refused message (payload truncated to 64 KiB, real size kept); waits for the commit."""
         self._wait(QuarantineTask(item=item))
 
-    def record_alarm(self, alarm: Alarm) -> None:
-        """Record an alarm occurrence; waits for the commit."""
-        self._wait(AlarmTask(alarm=alarm))
+    def record_alarm(self, alarm: Alarm) -> int:
+        """Record a new alarm occurrence; waits for the commit and returns the alarm's id."""
+        alarm_id: int = self._wait(AlarmTask(alarm=alarm))
+        return alarm_id
+
+    def acknowledge_alarm(self, alarm_id: int, user: str, ts_us: int) -> Alarm:
+        """Acknowledge an alarm (the first acknowledgement is kept); NotFound for an unknown id."""
+        task = AckAlarmTask(alarm_id=alarm_id, user=user, ts_us=ts_us)
+        return self._found_alarm(self._wait(task), alarm_id)
+
+    def clear_alarm(self, alarm_id: int, ts_us: int) -> Alarm:
+        """Clear an alarm (the first clearing time is kept); NotFound for an unknown id."""
+        return self._found_alarm(self._wait(ClearAlarmTask(alarm_id=alarm_id, ts_us=ts_us)), alarm_id)
+
+    @staticmethod
+    def _found_alarm(alarm: Alarm | None, alarm_id: int) -> Alarm:
+        # Raised here rather than in the writer, which turns every task failure into a StoreError.
+        if alarm is None:
+            raise NotFound(f"no alarm with id {alarm_id}", alarm_id=alarm_id)
+        return alarm
 
     def compact(self, now_us: int) -> int:
         """Merge small chunks older than ``compact_after_s`` (before ``now_us``); returns chunks merged.
@@ -406,16 +425,30 @@ class SqliteStore:
         )
         return [StateChange(ts, MachineState(state), reason) for ts, state, reason in rows]
 
-    def alarms(self, limit: int = 100) -> list[Alarm]:
-        """The most recent alarms, newest first."""
-        rows = self._read(
-            lambda conn: conn.execute(
-                "SELECT code, severity, message, raised_us, source, machine FROM alarms"
-                " ORDER BY raised_us DESC, id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        )
-        return [Alarm(code, Severity(sev), msg, ts, src, m) for code, sev, msg, ts, src, m in rows]
+    def alarms(
+        self,
+        limit: int = 100,
+        *,
+        active: bool | None = None,
+        unacknowledged: bool | None = None,
+        machine: str | None = None,
+    ) -> list[Alarm]:
+        """The most recent alarms, newest first; each filter set to None does not filter."""
+        where: list[str] = []
+        params: list[object] = []
+        if active is not None:
+            where.append("cleared_us IS NULL" if active else "cleared_us IS NOT NULL")
+        if unacknowledged is not None:
+            where.append("acked_us IS NULL" if unacknowledged else "acked_us IS NOT NULL")
+        if machine is not None:
+            where.append("machine = ?")
+            params.append(machine)
+        sql = f"SELECT {ops.ALARM_COLUMNS} FROM alarms"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY raised_us DESC, id DESC LIMIT ?"
+        rows = self._read(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
+        return [ops.alarm_of(row) for row in rows]
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
         """The most recently refused messages, newest first."""

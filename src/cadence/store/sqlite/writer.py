@@ -1,9 +1,10 @@
 """The store's only writer: one thread, one connection, typed tasks on a bounded queue (STYLE.md §8).
 
-Appends, quarantined messages, alarms and signal registrations are *grouped*: the writer takes every task
-already queued (and, under concurrent load, whatever arrives within ``commit_interval_ms``), applies each
-in its own savepoint and commits them all in ONE transaction. Futures are resolved only after COMMIT has
-returned, because the acknowledgement sent to an edge or an HTTP client promises the data is on disk.
+Appends, quarantined messages, alarms (new, acknowledged, cleared) and signal registrations are *grouped*:
+the writer takes every task already queued (and, under concurrent load, whatever arrives within
+``commit_interval_ms``), applies each in its own savepoint and commits them all in ONE transaction.
+Futures are resolved only after COMMIT has returned, because the acknowledgement sent to an edge or an
+HTTP client promises the data is on disk.
 Maintenance tasks (compaction, retention, checkpoint, stop) run alone, between groups.
 """
 
@@ -79,6 +80,19 @@ class AlarmTask(Task):
 
 
 @dataclass(eq=False, kw_only=True)
+class AckAlarmTask(Task):
+    alarm_id: int
+    user: str
+    ts_us: int
+
+
+@dataclass(eq=False, kw_only=True)
+class ClearAlarmTask(Task):
+    alarm_id: int
+    ts_us: int
+
+
+@dataclass(eq=False, kw_only=True)
 class CompactTask(Task):
     now_us: int
     max_points: int = COMPACT_STEP_POINTS
@@ -100,8 +114,8 @@ class StopTask(Task):
     pass
 
 
-GroupedTask = AppendTask | RegisterTask | QuarantineTask | AlarmTask
-_GROUPED = (AppendTask, RegisterTask, QuarantineTask, AlarmTask)
+GroupedTask = AppendTask | RegisterTask | QuarantineTask | AlarmTask | AckAlarmTask | ClearAlarmTask
+_GROUPED = (AppendTask, RegisterTask, QuarantineTask, AlarmTask, AckAlarmTask, ClearAlarmTask)
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
 
 
@@ -285,8 +299,11 @@ class StoreWriter(threading.Thread):
         if isinstance(task, QuarantineTask):
             ops.insert_quarantine(conn, task.item)
             return None
-        ops.insert_alarm(conn, task.alarm)
-        return None
+        if isinstance(task, AckAlarmTask):
+            return ops.acknowledge_alarm(conn, task.alarm_id, task.user, task.ts_us)
+        if isinstance(task, ClearAlarmTask):
+            return ops.clear_alarm(conn, task.alarm_id, task.ts_us)
+        return ops.insert_alarm(conn, task.alarm)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         self._catalog.clear()

@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from cadence.auth import Permission, User, require
+from cadence.services.alarms import alarm_json
 from cadence.services.plant_data import iso, series_json, state_json, stroke_json
 from cadence.services.timerange import parse_instant
-from cadence.web.deps import PlantDataDep, RuntimeDep
+from cadence.web.deps import AlarmServiceDep, PlantDataDep, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["machines"])
 
@@ -107,25 +109,27 @@ def states(machine_id: str, runtime: RuntimeDep, start: Start = "-8h", end: End 
 
 
 @router.get("/alarms")
-def alarms(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-    """Alarms raised by Cadence (e.g. the broker dropping messages), newest first."""
-    return {
-        "ok": True,
-        "alarms": [
-            {
-                "code": a.code,
-                "severity": a.severity.name.lower(),
-                "message": a.message,
-                "raised": iso(a.raised_us),
-                "source": a.source,
-                "machine": a.machine,
-            }
-            for a in runtime.store.alarms(limit=limit)
-        ],
-    }
+def alarms(
+    service: AlarmServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    active: Annotated[bool | None, Query(description="true: not cleared yet; false: cleared")] = None,
+    unacknowledged: Annotated[bool | None, Query(description="true: nobody acknowledged it yet")] = None,
+    machine: Annotated[str | None, Query(description="only this machine's alarms")] = None,
+) -> dict[str, Any]:
+    """Alarms (e.g. the broker dropping messages) with their acknowledgement and clearing, newest first."""
+    found = service.history(limit, active=active, unacknowledged=unacknowledged, machine=machine)
+    return {"ok": True, "alarms": [alarm_json(a) for a in found]}
 
 
-@router.get("/quarantine")
+@router.post("/alarms/{alarm_id}/ack")
+def acknowledge_alarm(
+    alarm_id: int, service: AlarmServiceDep, user: Annotated[User, require(Permission.ACKNOWLEDGE_ALARM)]
+) -> dict[str, Any]:
+    """Acknowledge an alarm as the current user; acknowledging again keeps the first acknowledgement."""
+    return {"ok": True, "alarm": alarm_json(service.acknowledge(alarm_id, user.name))}
+
+
+@router.get("/quarantine", dependencies=[require(Permission.VIEW_QUARANTINE)])
 def quarantine(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Refused messages with the reason they were refused (payloads truncated to 2 kB here)."""
     return {

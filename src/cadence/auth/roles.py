@@ -1,0 +1,100 @@
+"""Roles, named permissions and the one policy table that maps each permission to the roles granted it.
+
+Routes never test roles; they ask for a permission (``cadence.auth.web.require``), and this table alone
+decides. Deny by default: a permission absent from the table is granted to nobody.
+
+>>> allowed(Role.OPERATOR, Permission.VIEW_PLANT)
+True
+>>> allowed(Role.OPERATOR, Permission.MANAGE_USERS)
+False
+>>> sorted(r.value for r in POLICY[Permission.MANAGE_USERS].roles)
+['admin']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person does in the plant; one role per user."""
+
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    MAINTENANCE = "maintenance"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    """Something a request may do; routes declare the one they need."""
+
+    VIEW_PLANT = "view_plant"
+    OWN_ACCOUNT = "own_account"
+    ACKNOWLEDGE_ALARM = "acknowledge_alarm"
+    RECORD_STOP_REASON = "record_stop_reason"
+    VIEW_REPORTS = "view_reports"
+    LOG_MAINTENANCE = "log_maintenance"
+    VIEW_QUARANTINE = "view_quarantine"
+    INGEST = "ingest"
+    MANAGE_PLANT = "manage_plant"
+    MANAGE_USERS = "manage_users"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The roles granted one permission, and what the permission covers (shown in the guide)."""
+
+    roles: frozenset[Role]
+    meaning: str
+
+
+def _rule(meaning: str, *roles: Role) -> Rule:
+    return Rule(frozenset(roles), meaning)
+
+
+_EVERYONE = tuple(Role)
+
+# The policy table (docs/guides/users-and-roles.md is generated from it; a test keeps them in sync).
+POLICY: dict[Permission, Rule] = {
+    Permission.VIEW_PLANT: _rule("See machines, signals, strokes, states and alarms.", *_EVERYONE),
+    Permission.OWN_ACCOUNT: _rule("See one's own account, change one's password, log out.", *_EVERYONE),
+    Permission.ACKNOWLEDGE_ALARM: _rule(
+        "Acknowledge an alarm.", Role.OPERATOR, Role.SUPERVISOR, Role.MAINTENANCE, Role.ADMIN
+    ),
+    Permission.RECORD_STOP_REASON: _rule(
+        "Give the reason of a machine stop.", Role.OPERATOR, Role.SUPERVISOR, Role.MAINTENANCE
+    ),
+    Permission.VIEW_REPORTS: _rule(
+        "Read shift, OEE and scrap reports.", Role.SUPERVISOR, Role.MAINTENANCE, Role.MANAGER, Role.ADMIN
+    ),
+    Permission.LOG_MAINTENANCE: _rule("Record maintenance work on a machine.", Role.MAINTENANCE, Role.ADMIN),
+    Permission.VIEW_QUARANTINE: _rule(
+        "Read refused ingest messages (they may hold raw device data).", Role.MAINTENANCE, Role.ADMIN
+    ),
+    Permission.INGEST: _rule(
+        "Send machine data over HTTP as a person (devices use their own keys).", Role.ADMIN
+    ),
+    Permission.MANAGE_PLANT: _rule("Change the plant description and settings.", Role.ADMIN),
+    Permission.MANAGE_USERS: _rule("Create, disable and unlock users; reset passwords.", Role.ADMIN),
+}
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    """Whether ``role`` is granted ``permission`` (False for a permission missing from the table)."""
+    rule = POLICY.get(permission)
+    return rule is not None and role in rule.roles
+
+
+def policy_markdown() -> str:
+    """The policy table as Markdown, one row per permission and one column per role."""
+    roles = list(Role)
+    lines = [
+        "| permission | " + " | ".join(r.value for r in roles) + " | meaning |",
+        "|---|" + "---|" * len(roles) + "---|",
+    ]
+    for permission, rule in POLICY.items():
+        marks = " | ".join("✓" if r in rule.roles else "·" for r in roles)
+        lines.append(f"| `{permission.value}` | {marks} | {rule.meaning} |")
+    return "\n".join(lines) + "\n"

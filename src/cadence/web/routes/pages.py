@@ -1,0 +1,346 @@
+"""The tablet pages: plant overview, press detail, alarms; and the language switch.
+
+Server-rendered (Jinja2, one environment per locale); live figures then arrive on one server-sent-event
+stream per page (``/api/v1/live``), read by ``static/cadence.js``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment
+
+from cadence.auth import PUBLIC, Permission, User, allowed, require, require_session
+from cadence.auth.service import CurrentSession
+from cadence.auth.web import CSRF_HEADER, check_csrf, current_session, get_auth
+from cadence.clock import to_datetime
+from cadence.domain.states import MachineState
+from cadence.errors import CadenceError
+from cadence.services.alarms import AlarmService
+from cadence.services.overview import Tile, shift_window, tiles
+from cadence.web.deps import RuntimeDep
+from cadence.web.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, jinja_env, negotiate, translations
+from cadence.web.vocabulary import ROLE_LABELS, STATE_LABELS
+
+router = APIRouter(include_in_schema=False)
+
+LOCALE_COOKIE = "cadence_locale"
+LOCALE_COOKIE_MAX_AGE_S = 400 * 86_400  # a tablet keeps its language for good (browsers cap at 400 days)
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+# Icons next to the state word and colour: three cues, so a state reads from 3 m and without colour vision.
+STATE_ICONS = {
+    MachineState.RUNNING.value: "▶",
+    MachineState.IDLE.value: "⏸",
+    MachineState.DOWN.value: "✖",
+    MachineState.SETUP.value: "⚙",
+    MachineState.PLANNED_STOP.value: "■",
+    MachineState.OFFLINE.value: "○",
+}
+RECENT_STROKES = 15
+
+
+@cache
+def _env(locale: str, tz: str) -> Environment:
+    return jinja_env(TEMPLATES, locale, tz)
+
+
+def page_locale(request: Request, user: User | None = None) -> str:
+    """The visitor's language: their own choice (account, else this tablet's cookie), else French.
+
+    The browser's Accept-Language is ignored on purpose: shop-floor tablets often ship with an English
+    system, and the plant's language is French until a person chooses otherwise.
+    """
+    choice = user.locale if user is not None and user.locale else request.cookies.get(LOCALE_COOKIE)
+    return negotiate(None, choice)
+
+
+def _labels() -> dict[str, str]:
+    return {state.value: label for state, label in STATE_LABELS.items()}
+
+
+def render(request: Request, template: str, **context: Any) -> HTMLResponse:
+    """Render ``template`` in the visitor's locale with the variables every page needs."""
+    runtime = request.app.state.runtime
+    locale = page_locale(request, context.pop("account", None))
+    gettext = translations(locale).gettext
+    formats = {
+        "state_labels": {k: gettext(v) for k, v in _labels().items()},
+        "state_icons": STATE_ICONS,
+        "live_label": gettext("Live"),
+        "lost_label": gettext("Connection lost, retrying…"),
+        "no_stroke_label": gettext("No stroke yet"),
+        "pressure_label": gettext("Pressure"),
+        "position_label": gettext("Position"),
+        "count_label": gettext("Strokes"),
+        "time_label": gettext("Time"),
+        "timezone": runtime.plant.site.timezone,
+    }
+    base: dict[str, Any] = {
+        "site_name": runtime.plant.site.name,
+        "user": context.pop("user", None),
+        "csrf_token": context.pop("csrf_token", None),
+        "alarm_count": len(runtime.store.alarms(limit=1_000)),
+        "request_path": request.url.path,
+        "state_labels": _labels(),
+        "state_icons": STATE_ICONS,
+        # Inside a <script type="application/json">: "</" must not end the element early.
+        "formats_json": json.dumps(formats, ensure_ascii=False).replace("</", "<\\/"),
+        "nav": context.pop("nav", ""),
+    }
+    html = _env(locale, runtime.plant.site.timezone).get_template(template).render(**base, **context)
+    return HTMLResponse(html)
+
+
+ViewSession = Annotated[CurrentSession, require_session(Permission.VIEW_PLANT)]
+
+
+def _who(session: CurrentSession) -> dict[str, Any]:
+    user = session.user
+    return {
+        "user": {"name": user.name, "role_label": ROLE_LABELS[user.role]},
+        "csrf_token": session.csrf_token,
+        "account": user,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, runtime: RuntimeDep, session: ViewSession) -> HTMLResponse:
+    """One tile per press: state, order, good and scrap this shift, last cycle against target, OEE."""
+    now = runtime.clock.now_us()
+    found = tiles(runtime.plant, runtime.store, now)
+    oil = {v.machine: v.value for v in runtime.store.latest() if v.signal == "oil_temp"}
+    window = found[0].shift if found else shift_window(runtime.plant, now)
+    return render(
+        request,
+        "overview.html",
+        nav="overview",
+        tiles=found,
+        oil=oil,
+        shift=window,
+        shift_start=to_datetime(window.start_us),
+        **_who(session),
+    )
+
+
+@router.get("/presses/{machine_id}", response_class=HTMLResponse)
+def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewSession) -> HTMLResponse:
+    """One press: live trends, the last stroke over the envelope of normal ones, cycle times, states."""
+    machine = runtime.data.machine(machine_id)  # NotFound → the error envelope
+    now = runtime.clock.now_us()
+    tile: Tile = next(t for t in tiles(runtime.plant, runtime.store, now) if t.machine.id == machine.id)
+    window = tile.shift
+    strokes = runtime.store.strokes(machine.id, window.start_us, window.end_us + 1, limit=20_000)
+    cycle_times = [s.features["cycle_time_s"] for s in strokes if "cycle_time_s" in s.features]
+    recent = [
+        {
+            "start": to_datetime(s.start_us),
+            "n": s.n,
+            "cycle": s.features.get("cycle_time_s"),
+            "peak": s.features.get("peak_pressure_bar"),
+            "good": s.good,
+            "reason": s.scrap_reason,
+        }
+        for s in strokes[:RECENT_STROKES]
+    ]
+    return render(
+        request,
+        "press.html",
+        nav="overview",
+        machine=machine,
+        tile=tile,
+        shift=window,
+        timeline=_timeline(runtime, machine.id, window.start_us, window.end_us),
+        recent=recent,
+        cycle_times_json=json.dumps(cycle_times),
+        **_who(session),
+    )
+
+
+def _timeline(runtime: Any, machine: str, start_us: int, end_us: int) -> list[dict[str, Any]]:
+    """Segments of the shift's state timeline as shares of the window (what was unknown is 'offline')."""
+    span = max(end_us - start_us, 1)
+    changes = runtime.store.states(machine, 0, end_us + 1)
+    segments: list[dict[str, Any]] = []
+    state, since = MachineState.OFFLINE.value, start_us
+    for change in changes:
+        if change.ts_us <= start_us:
+            state = change.state.value
+            continue
+        segments.append({"state": state, "share": (change.ts_us - since) / span})
+        state, since = change.state.value, change.ts_us
+    segments.append({"state": state, "share": (end_us - since) / span})
+    return [s for s in segments if s["share"] > 0]
+
+
+@router.get("/alarms", response_class=HTMLResponse)
+def alarms_page(request: Request, runtime: RuntimeDep, session: ViewSession) -> HTMLResponse:
+    """Active alarms with their acknowledgement, and the history."""
+    return render(
+        request, "alarms.html", nav="alarms", **alarm_context(runtime, session.user), **_who(session)
+    )
+
+
+@router.post("/alarms/{alarm_id}/ack", response_class=HTMLResponse)
+def acknowledge_from_page(
+    alarm_id: int,
+    request: Request,
+    runtime: RuntimeDep,
+    user: Annotated[User, require(Permission.ACKNOWLEDGE_ALARM)],
+) -> HTMLResponse:
+    """Acknowledge in the name of the signed-in user; answers the refreshed list of active alarms."""
+    AlarmService(runtime.store, runtime.clock).acknowledge(alarm_id, user.name)
+    return render(request, "alarm_rows.html", account=user, **alarm_context(runtime, user))
+
+
+def alarm_context(runtime: Any, user: User) -> dict[str, Any]:
+    service = AlarmService(runtime.store, runtime.clock)
+    return {
+        "active": [_alarm_row(a) for a in service.active(limit=200)],
+        "history": [_alarm_row(a) for a in service.history(limit=200)],
+        "can_ack": allowed(user.role, Permission.ACKNOWLEDGE_ALARM),
+    }
+
+
+def _alarm_row(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "severity": a.severity.name.lower(),
+        "message": a.message,
+        "machine": a.machine,
+        "raised": to_datetime(a.raised_us),
+        "acked": None if a.acked_us is None else to_datetime(a.acked_us),
+        "acked_by": a.acked_by,
+    }
+
+
+# --- signing in ----------------------------------------------------------------------------------------
+
+
+def _safe_next(target: str) -> str:
+    """A local path to go back to after signing in; anything else goes to the overview."""
+    ok = target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc
+    return target if ok else "/"
+
+
+def _open_session(request: Request, response: Response, name: str, password: str) -> None:
+    auth = get_auth(request)
+    address = request.client.host if request.client else None
+    new = auth.service.login(name, password, address)
+    response.set_cookie(
+        auth.cookie_name,
+        new.token,
+        max_age=round(auth.service.policy.session_absolute_s),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=auth.cookie_secure,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse, dependencies=[PUBLIC])
+def login_page(request: Request, next: str = "/") -> Response:
+    """The login form; the first-start form instead while no administrator exists."""
+    if get_auth(request).service.repo.count_admins() == 0:
+        return RedirectResponse("/setup", status_code=303)
+    return render(request, "login.html", next=_safe_next(next), name="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[PUBLIC])
+def login_submit(
+    request: Request,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Sign in (SameSite=Strict cookies keep a cross-site form from logging a tablet in elsewhere)."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    try:
+        _open_session(request, response, name, password)
+    except CadenceError as err:
+        page = render(request, "login.html", next=_safe_next(next), name=name, error=_message(request, err))
+        page.status_code = err.status
+        return page
+    return response
+
+
+@router.get("/setup", response_class=HTMLResponse, dependencies=[PUBLIC])
+def setup_page(request: Request) -> Response:
+    """Create the first administrator with the setup token; gone once an administrator exists."""
+    if get_auth(request).service.repo.count_admins() > 0:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "setup.html", name="", error=None)
+
+
+@router.post("/setup", response_class=HTMLResponse, dependencies=[PUBLIC])
+def setup_submit(
+    request: Request,
+    token: Annotated[str, Form(max_length=200)],
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """Consume the token, create the administrator and sign them in."""
+    auth = get_auth(request)
+    response = RedirectResponse("/", status_code=303)
+    try:
+        auth.service.create_admin_with_setup_token(token, name, password, page_locale(request))
+        _open_session(request, response, name, password)
+    except CadenceError as err:
+        page = render(request, "setup.html", name=name, error=_message(request, err))
+        page.status_code = err.status
+        return page
+    return response
+
+
+@router.post("/logout")
+def logout_submit(
+    request: Request, session: Annotated[CurrentSession, require_session(Permission.OWN_ACCOUNT)]
+) -> Response:
+    """End the session and go back to the login form."""
+    auth = get_auth(request)
+    auth.service.logout(session)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(
+        auth.cookie_name, path="/", httponly=True, samesite="strict", secure=auth.cookie_secure
+    )
+    return response
+
+
+def _message(request: Request, err: CadenceError) -> str:
+    """The error in the visitor's language (codes are stable, their English text is not for tablets)."""
+    gettext = translations(page_locale(request)).gettext
+    known = {
+        "auth.login_failed": gettext("Wrong name or password, or the account is locked for a while."),
+        "auth.setup_refused": gettext("This setup token is not valid (expired, already used or mistyped)."),
+        "auth.weak_password": gettext("The password is too weak: at least 12 characters, not the user name."),
+    }
+    return known.get(err.code, err.message)
+
+
+@router.post("/language", dependencies=[PUBLIC])
+def switch_language(
+    request: Request,
+    locale: Annotated[str, Form()] = DEFAULT_LOCALE,
+    next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Remember the chosen language (the account's when signed in, this tablet's cookie) and go back."""
+    # Only a display preference, hence public (the login page has it too) and without a CSRF token.
+    chosen = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    try:
+        session = current_session(request)
+    except CadenceError:  # not signed in: the choice is this tablet's only
+        session = None
+    if session is not None:  # changing the account needs the session's CSRF token, like any change
+        check_csrf(request, session, csrf_token or request.headers.get(CSRF_HEADER))
+        get_auth(request).service.set_locale(session.user, chosen)
+    response.set_cookie(
+        LOCALE_COOKIE, chosen, max_age=LOCALE_COOKIE_MAX_AGE_S, httponly=True, samesite="strict", path="/"
+    )
+    return response

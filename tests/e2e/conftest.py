@@ -1,0 +1,141 @@
+"""Browser-test harness: Debian's Chromium driven by Playwright against the real app on a free port.
+
+Fixtures:
+
+* ``browser`` (session): Chromium from ``/usr/bin/chromium``; Playwright's own browser downloads are never
+  used (build and CI machines have no internet; ``playwright install`` is not part of setup).
+* ``live_app``: ``create_app`` over a runtime on ``tmp_path``, served by uvicorn in a thread; its base URL.
+* ``page_at``: ``page_at(width, height)`` opens a page in a fresh context of that viewport (the tablet
+  sizes are ``TABLET_SIZES``); every context is closed after the test.
+* ``screenshot``: ``screenshot(page, name)`` saves ``test-artifacts/screenshots/<name>.png``.
+
+Without Chromium or the playwright package the tests skip with the reason, and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+
+from cadence.config import load_settings
+from cadence.runtime import open_runtime
+from cadence.web.app import create_app
+from conftest import ARTIFACTS, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ARTIFACTS / "screenshots"
+# The two tablets the shop-floor UI targets (issue 3), as (width, height) in CSS pixels.
+TABLET_SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (1024, 768))
+# Flags for a sandbox-less container with no GPU, and no traffic of the browser's own: updates, sync,
+# QUIC probes and first-run pages would reach out to the internet or add noise to timings.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Seconds to wait for uvicorn to accept connections: well under a second normally, far more on a loaded
+# 2-core CI machine.
+SERVER_START_TIMEOUT_S = 20.0
+# Playwright's per-action timeout, in ms: generous for the same loaded machine, still failing loudly.
+ACTION_TIMEOUT_MS = 15_000
+
+PageAt = Callable[[int, int], "Page"]
+Screenshot = Callable[["Page", str], Path]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module; each test gets fresh contexts from ``page_at``.
+
+    Not per session: Playwright's sync API keeps an asyncio loop marked as running in the main thread
+    while it is open, and later tests calling ``asyncio.run`` would then fail.
+    """
+    require(CHROMIUM.is_file(), f"Chromium is not installed ({CHROMIUM}); apt-get install chromium")
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "playwright is not installed; pip install -e '.[test-e2e]'",
+    )
+    from playwright.sync_api import sync_playwright
+
+    # launch() gives every browser a fresh temporary profile directory, removed when it closes.
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page_at(browser: Browser) -> Iterator[PageAt]:
+    """Factory of pages at a given viewport, each in its own context (no cookies or cache shared)."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(width: int, height: int) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot() -> Screenshot:
+    """``screenshot(page, name)``: a full-page PNG in test-artifacts/screenshots/, for people to look at."""
+
+    def save(page: Page, name: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"screenshot name {name!r}: letters, digits, '_', '.', '-' only")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[str]:
+    """The real app (create_app over a runtime on tmp_path) served by uvicorn on a free port; its URL."""
+    runtime = open_runtime(load_settings(data_dir=tmp_path))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Bound here and handed to uvicorn, so no other process can take the port in between.
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not server.started:
+            pytest.fail(f"the app did not start within {SERVER_START_TIMEOUT_S} s")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        runtime.close()

@@ -1,0 +1,130 @@
+"""Every route of the real app × every role (and anonymous), checked against the one policy table.
+
+The expected answer is computed from ``cadence.auth.POLICY`` and what each route declares, never written
+by hand: adding a route without a declared permission, or changing the table, changes this test's verdicts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.testclient import TestClient
+
+from cadence.auth import Permission, Role, allowed, route_permissions
+from cadence.auth.web import _public, _Requirement
+from cadence.clock import SimClock
+from cadence.config import load_settings
+from cadence.domain import Alarm, Severity
+from cadence.runtime import Runtime, open_runtime
+from cadence.web.app import create_app
+from support.auth import FAST_AUTH, sign_in
+
+START_US = 1_764_403_200_000_000
+# Routes open to anyone on purpose: the issue's list (login, health, static files) plus first start and
+# the language switch, which the login page needs before anyone is signed in.
+PUBLIC_PATHS = {"/health", "/login", "/setup", "/language", "/api/v1/auth/login", "/api/v1/auth/setup"}
+STREAMS = {"/api/v1/live"}  # an endless stream: only its refusals are requested here
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    data_dir: Path = tmp_path_factory.mktemp("matrix")
+    rt = open_runtime(load_settings(data_dir=data_dir, **FAST_AUTH), clock=SimClock(start_us=START_US))
+    rt.store.record_alarm(Alarm("test.alarm", Severity.WARNING, "test", START_US, "test", "P01"))
+    # An administrator exists, as in any installation past its first start.
+    rt.auth.create_user("admin-0", Role.ADMIN, "a long enough password")
+    yield rt
+    rt.close()
+
+
+def _requirements(dependant: Dependant | None) -> tuple[set[Permission], bool]:
+    """Every permission a route requires (router and route level together), and whether it is public."""
+    found: set[Permission] = set()
+    public = False
+    pending = [dependant] if dependant is not None else []
+    while pending:
+        dep = pending.pop()
+        if isinstance(dep.call, _Requirement):
+            found.add(dep.call.permission)
+        elif dep.call is _public:
+            public = True
+        pending.extend(dep.dependencies)
+    return found, public
+
+
+def _routes(runtime: Runtime) -> list[tuple[str, str, set[Permission], bool]]:
+    from cadence.auth.web import _flatten
+
+    app = create_app(runtime.settings, runtime)
+    out = []
+    for path, methods, dependant in _flatten(app.routes):
+        if path.startswith("/static"):
+            continue
+        permissions, public = _requirements(dependant)
+        for method in sorted(methods - {"HEAD"}):
+            out.append((method, path, permissions, public))
+    # Logging out ends the session the rest of the matrix uses: last.
+    return sorted(out, key=lambda route: "logout" in route[1])
+
+
+def _concrete(path: str) -> str:
+    values = {"machine_id": "P01", "signal": "oil_temp", "alarm_id": "1"}
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+
+
+def test_every_route_declares_who_may_use_it(runtime: Runtime) -> None:
+    app = create_app(runtime.settings, runtime)
+    undeclared = [r.path for r in route_permissions(app) if r.permission is None and not r.public]
+    assert [p for p in undeclared if not p.startswith("/static")] == []
+    for method, path, permissions, public in _routes(runtime):
+        assert public == (path in PUBLIC_PATHS), f"{method} {path}: public={public}"
+        assert public or permissions, f"{method} {path} declares nothing"
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_route_by_role_matrix(runtime: Runtime, role: Role | None) -> None:
+    app = create_app(runtime.settings, runtime)
+    with TestClient(app) as client:
+        if role is not None:
+            sign_in(client, runtime.auth, role.value)
+        for method, path, permissions, public in _routes(runtime):
+            may = public or (role is not None and all(allowed(role, p) for p in permissions))
+            if path in STREAMS and may:
+                continue
+            if "logout" in path and role is not None:
+                sign_in(client, runtime.auth, role.value)  # the other logout route ended the session
+            answer = client.request(method, _concrete(path), follow_redirects=False)
+            if public:
+                assert answer.status_code not in (401, 403), (role, method, path, answer.text[:200])
+            elif role is None:
+                assert answer.status_code == 401, (method, path, answer.status_code)
+                assert answer.json()["code"] == "auth.required"
+            elif not may:
+                assert answer.status_code == 403, (role, method, path, answer.status_code)
+                assert answer.json()["code"] == "auth.forbidden"
+            else:
+                assert answer.status_code not in (401, 403), (role, method, path, answer.text[:200])
+
+
+def test_state_changes_need_the_csrf_token(runtime: Runtime) -> None:
+    with TestClient(create_app(runtime.settings, runtime)) as client:
+        sign_in(client, runtime.auth, "admin")
+        del client.headers["X-CSRF-Token"]
+        for method, path, _permissions, public in _routes(runtime):
+            if method == "POST" and not public:
+                answer = client.post(_concrete(path), follow_redirects=False)
+                assert answer.status_code == 403, (path, answer.status_code)
+                assert answer.json()["code"] == "auth.csrf"
+
+
+def test_security_headers_on_pages_and_api(runtime: Runtime) -> None:
+    with TestClient(create_app(runtime.settings, runtime)) as client:
+        for path in ("/login", "/health"):
+            headers = client.get(path).headers
+            assert "script-src 'self'" in headers["content-security-policy"]
+            assert headers["x-content-type-options"] == "nosniff"
+            assert headers["referrer-policy"] == "no-referrer"
