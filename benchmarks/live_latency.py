@@ -84,11 +84,12 @@ def plant_file(directory: Path, presses: int) -> Path:
     return path
 
 
-def read_stream(url: str, client: Client, stop: threading.Event) -> None:
+def read_stream(url: str, client: Client, stop: threading.Event, cookie: str) -> None:
     """Read the SSE stream until the server ends it, recording each event's latency and size."""
     client.started = time.monotonic()
     try:
-        with httpx.stream("GET", url, timeout=httpx.Timeout(10, read=None)) as response:
+        headers = {"Cookie": cookie}
+        with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(10, read=None)) as response:
             response.raise_for_status()
             name, data = "message", ""
             for line in response.iter_lines():
@@ -111,6 +112,31 @@ def read_stream(url: str, client: Client, stop: threading.Event) -> None:
         client.ended = time.monotonic()
 
 
+SUPERVISOR, PASSWORD = "tablette", "benchmark-password-2026"
+
+
+def _accounts(data_dir: Path) -> str:
+    """Create the tablets' account and the edge agent's device key in the server's users database."""
+    from cadence.auth import Role, open_auth
+    from cadence.config import load_settings
+
+    service = open_auth(load_settings(data_dir=data_dir), WallClock())
+    try:
+        service.create_user(SUPERVISOR, Role.SUPERVISOR, PASSWORD)
+        return service.create_device_key("benchmark-agent")
+    finally:
+        service.close()
+
+
+def _log_in(base: str) -> str:
+    """A session cookie for one tablet, from the login route."""
+    answer = httpx.post(
+        f"{base}/api/v1/auth/login", json={"name": SUPERVISOR, "password": PASSWORD}, timeout=30
+    )
+    answer.raise_for_status()
+    return str(answer.headers["set-cookie"]).split(";", 1)[0]
+
+
 def pct(values: list[float], q: float) -> float:
     """The ``q``-quantile (0–1) by the nearest-rank method."""
     ordered = sorted(values)
@@ -127,6 +153,8 @@ def run(duration_s: float, workdir: Path) -> dict[str, Any]:
         CADENCE_DATA_DIR=str(workdir / "data"),
         CADENCE_HTTP_PORT=str(port),
     )
+    # Like an installation: a supervisor account for the tablets, a device key for the edge agent.
+    key = _accounts(workdir / "data")
     server: Proc = _spawn(
         "cadence serve",
         [sys.executable, "-m", "cadence", "serve", "--no-mqtt"],
@@ -138,13 +166,14 @@ def run(duration_s: float, workdir: Path) -> dict[str, Any]:
         process = psutil.Process(server.pid)
         stop = threading.Event()
         clients = [Client(f"client {i + 1}") for i in range(CLIENTS)]
+        cookies = [_log_in(base) for _ in clients]  # five tablets, five sessions
         readers = [
-            threading.Thread(target=read_stream, args=(f"{base}/api/v1/live", c, stop), daemon=True)
-            for c in clients
+            threading.Thread(target=read_stream, args=(f"{base}/api/v1/live", c, stop, k), daemon=True)
+            for c, k in zip(clients, cookies, strict=True)
         ]
         for reader in readers:
             reader.start()
-        publisher = HttpPublisher(base)
+        publisher = HttpPublisher(base, key=key)
         sim = PlantSimulator(load_plant(plant_path), publisher, WallClock(), seed=20)
         simulating = threading.Thread(target=sim.run, kwargs={"stop": stop, "duration_s": duration_s})
         began = time.monotonic()

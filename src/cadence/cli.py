@@ -471,6 +471,59 @@ def broker_config(
     sys.stdout.write(render_broker_config(port=port, data_dir=data_dir))
 
 
+user_app = typer.Typer(help="People's accounts: operators, supervisors, maintenance, managers, admins.")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="operator, supervisor, maintenance, manager or admin.")],
+    locale: Annotated[str | None, typer.Option(help="fr or en (default: the plant's, French).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create an account; the password is typed twice (never on the command line, where it would be
+    kept in the shell's history).
+
+    Example: cadence user add lea --role operator
+    """
+    from cadence.auth import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"{role!r}: use one of {', '.join(r.value for r in Role)}") from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+    auth = _open_auth(config, data_dir)
+    try:
+        user = auth.create_user(name, chosen, password, locale)
+    finally:
+        auth.close()
+    console.print(f"Created {user.name} ({user.role.value})")
+
+
+@user_app.command("unlock")
+def user_unlock(
+    name: Annotated[str, typer.Argument(help="Login name locked after too many failed attempts.")],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Lift a login lockout before its time runs out."""
+    auth = _open_auth(config, data_dir)
+    try:
+        auth.unlock(name)
+    finally:
+        auth.close()
+    console.print(f"Unlocked {name}")
+
+
 def main() -> None:
     """Entry point: Cadence errors become one clear message and exit code 2, never a traceback."""
     try:

@@ -185,3 +185,38 @@ def _wait_json(
             last = err
         time.sleep(0.5)
     raise AssertionError(f"{url} not ready in {timeout_s} s: {last}")
+
+
+def test_user_add_creates_an_account_that_can_log_in(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    created = subprocess.run(
+        [*CADENCE, "user", "add", "lea", "--role", "operator", "--password-stdin"],
+        input="un mot de passe assez long\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    weak = subprocess.run(
+        [*CADENCE, "user", "add", "bob", "--role", "operator", "--password-stdin"],
+        input="court\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert weak.returncode == 2 and "auth.weak_password" in weak.stderr
+
+    from cadence.auth import open_auth
+    from cadence.clock import WallClock
+    from cadence.config import load_settings
+
+    service = open_auth(load_settings(data_dir=tmp_path / "data"), WallClock())
+    try:
+        session = service.login("lea", "un mot de passe assez long", "127.0.0.1")
+        assert session.user.role.value == "operator"
+    finally:
+        service.close()

@@ -63,7 +63,7 @@ def shift_window(plant: Plant, now_us: int) -> ShiftWindow:
 def tiles(plant: Plant, store: TimeSeriesStore, now_us: int) -> list[Tile]:
     """One tile per machine of the plant, in plant order."""
     window = shift_window(plant, now_us)
-    alarms = store.alarms(limit=1_000)
+    alarms = store.alarms(limit=1_000, active=True)
     out = []
     for machine in plant.machines:
         out.append(_tile(machine, store, window, now_us, sum(1 for a in alarms if a.machine == machine.id)))

@@ -85,7 +85,8 @@ def render(request: Request, template: str, **context: Any) -> HTMLResponse:
         "site_name": runtime.plant.site.name,
         "user": context.pop("user", None),
         "csrf_token": context.pop("csrf_token", None),
-        "alarm_count": len(runtime.store.alarms(limit=1_000)),
+        # The badge counts what still needs a person: active alarms nobody has acknowledged.
+        "alarm_count": len(runtime.store.alarms(limit=1_000, active=True, unacknowledged=True)),
         "request_path": request.url.path,
         "state_labels": _labels(),
         "state_icons": STATE_ICONS,
