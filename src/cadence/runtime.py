@@ -112,6 +112,7 @@ def open_runtime(
     stats = IngestStats()
     limits = Limits(max_bytes=settings.ingest_max_payload_bytes, max_points=settings.ingest_max_points)
     live = LiveHub(plant, plant_shift_start(plant, clock))
+    live.seed(store, clock.now_us())
     try:
         pipeline = IngestPipeline(plant, store, clock, limits, stats, on_committed=live.on_committed)
         # Sessions and lockouts run on real time even when the plant's clock is simulated and accelerated

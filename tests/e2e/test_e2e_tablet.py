@@ -188,7 +188,10 @@ def test_a_supervisor_day_on_the_tablet(plant: Plant, page_at: object, screensho
     # Log out, log in again.
     page.click("form[action='/logout'] button")
     expect(page).to_have_url(plant.url + "/login")
-    shot(page, "login")  # type: ignore[operator]
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        shot(page, f"login-{width}x{height}")  # type: ignore[operator]
+        _fits(page)
     page.fill("#name", ADMIN)
     page.fill("#password", "wrong password here")
     page.click("form[action='/login'] button[type=submit]")

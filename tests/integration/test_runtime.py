@@ -41,3 +41,31 @@ def test_retention_runs_in_the_background_on_the_runtime_clock(tmp_path: Path) -
         assert raw.values.tolist() == [50.0]
     finally:
         runtime.close()
+
+
+def test_a_restarted_server_keeps_the_shift_counts_and_states(tmp_path: Path) -> None:
+    from cadence.ingest.local import LocalPublisher
+    from cadence.simulator import PlantSimulator
+
+    clock = SimClock(start_us=T0)
+    settings = load_settings(data_dir=tmp_path)
+    first = open_runtime(settings, clock=clock)
+    publisher = LocalPublisher(first.pipeline)
+    PlantSimulator(first.plant, publisher, clock, seed=2, machines=["P01"], start_us=T0).step_until(
+        T0 + 180 * 1_000_000
+    )
+    publisher.close()
+    clock.advance_to(T0 + 180 * 1_000_000)
+    before = first.live.snapshot("P01")
+    first.close()
+
+    again = open_runtime(settings, clock=clock)
+    try:
+        after = again.live.snapshot("P01")
+        machine = after["machines"][0]  # type: ignore[index]
+        was = before["machines"][0]  # type: ignore[index]
+        assert machine["good"] + machine["scrap"] >= 1
+        assert (machine["good"], machine["scrap"]) == (was["good"], was["scrap"])
+        assert machine["state"]["state"] == was["state"]["state"]
+    finally:
+        again.close()

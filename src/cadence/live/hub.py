@@ -17,10 +17,11 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from cadence.domain.batch import Batch
+from cadence.domain.batch import Batch, IdempotencyKey
 from cadence.domain.plant import Plant
 from cadence.live.snapshot import MachineLive
 from cadence.live.subscription import SNAPSHOT, STATE, STROKE, VALUES, LiveEvent, Subscription
+from cadence.ports import TimeSeriesStore
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 # gauge visibly live while staying inside that range, and caps a 20-press page at 80 small events a second.
 VALUES_PER_S = 4
 VALUES_INTERVAL_S = 1.0 / VALUES_PER_S
+# Strokes read per machine to seed the shift's counts at start-up: a 3 s cycle for 8 hours is 9,600.
+SEED_MAX_STROKES = 20_000
 
 ShiftStartProvider = Callable[[], int | None]
 """Returns the µs timestamp from which good and scrap strokes are counted (None: since the hub started)."""
@@ -52,6 +55,23 @@ class LiveHub:
         self._subscriptions: set[Subscription] = set()
         self._failures = 0
         self.batches = 0  # batches folded in since the hub started
+
+    def seed(self, store: TimeSeriesStore, now_us: int) -> None:
+        """Start from what the store already holds: the current state and the shift's good and scrap counts.
+
+        Without it, a server restarted mid-shift would send counts since its start, and the live figures
+        on the tablets would fall below the ones the page was rendered with.
+        """
+        reset_us = self._shift_start_us() if self._shift_start_us is not None else None
+        since = reset_us if reset_us is not None else 0
+        with self._lock:
+            for machine_id, live in self._machines.items():
+                strokes = store.strokes(machine_id, since, now_us + 1, limit=SEED_MAX_STROKES)
+                good = sum(1 for s in strokes if s.good)
+                live.seed_counts(reset_us, good, len(strokes) - good)
+                changes = store.states(machine_id, 0, now_us + 1)
+                if changes:
+                    live.apply(Batch(IdempotencyKey("seed", 0, 0), machine_id, states=(changes[-1],)))
 
     # --- the ingest side -------------------------------------------------------------------------------
 

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
-from cadence.clock import from_datetime
 from cadence.domain.plant import Plant
-from cadence.domain.shifts import current_shift
 from cadence.live.hub import ShiftStartProvider
 from cadence.ports import Clock
+from cadence.services.overview import shift_window
 
 logger = logging.getLogger(__name__)
 
 
 def plant_shift_start(plant: Plant, clock: Clock) -> ShiftStartProvider:
-    """A provider of the current shift's start (µs) on ``clock``, in the plant's time zone.
-
-    Outside every shift (a weekend without shifts) it returns None, and the hub then keeps counting.
+    """A provider of the counting period's start (µs) on ``clock``: the current shift's start, or local
+    midnight outside the shift calendar — the same window the overview page renders (services.overview).
     """
-    zone = ZoneInfo(plant.site.timezone)
 
     def shift_start_us() -> int | None:
-        shift = current_shift(plant.shifts, clock.now().astimezone(zone))
-        return None if shift is None else from_datetime(shift.start)
+        return shift_window(plant, clock.now_us()).start_us
 
     return shift_start_us

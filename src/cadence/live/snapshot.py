@@ -42,6 +42,11 @@ class MachineLive:
         self.reset_us: int | None = None  # strokes that start before this are not counted
         self.sample_us: int | None = None  # newest timestamp of any data seen for this machine
 
+    def seed_counts(self, reset_us: int | None, good: int, scrap: int) -> None:
+        """Counts already in the store for the period starting at ``reset_us`` (at start-up)."""
+        self.reset_us = reset_us
+        self.good, self.scrap = good, scrap
+
     def reset_counts(self, reset_us: int | None) -> None:
         """Count good and scrap strokes from ``reset_us`` on (a new shift); ``None`` keeps counting all."""
         if reset_us != self.reset_us:

@@ -6,7 +6,7 @@ The same figures feed the page's first render; live events then update them (cad
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from cadence.analytics.oee import OeeResult, shift_oee, time_in_states
@@ -18,9 +18,6 @@ from cadence.domain.states import StateChange
 from cadence.ports import TimeSeriesStore
 
 US = 1_000_000
-# Outside any shift of the calendar (nights off, weekends) a tile still shows recent activity: the last
-# 8 hours, one shift's length, labelled as such.
-OFF_SHIFT_WINDOW_H = 8
 # Strokes read to count a shift's parts: a 3 s cycle for 8 hours is 9,600 strokes.
 MAX_STROKES_PER_SHIFT = 20_000
 
@@ -51,13 +48,14 @@ class Tile:
 
 
 def shift_window(plant: Plant, now_us: int) -> ShiftWindow:
-    """The shift running now in the plant's time zone, or the last 8 hours outside the calendar."""
+    """The shift running now in the plant's time zone; outside the calendar (weekends, nights off), today
+    since local midnight — a fixed start, so that counts grow through the day instead of sliding."""
     now = to_datetime(now_us).astimezone(ZoneInfo(plant.site.timezone))
     shift = current_shift(plant.shifts, now)
     if shift is not None:
         return ShiftWindow(shift.name, from_datetime(shift.start), min(from_datetime(shift.end), now_us))
-    start: datetime = now - timedelta(hours=OFF_SHIFT_WINDOW_H)
-    return ShiftWindow(None, from_datetime(start), now_us)
+    midnight: datetime = datetime.combine(now.date(), time(0), now.tzinfo)
+    return ShiftWindow(None, from_datetime(midnight), now_us)
 
 
 def tiles(plant: Plant, store: TimeSeriesStore, now_us: int) -> list[Tile]:
