@@ -70,6 +70,9 @@ class Runtime:
             try:
                 report = self.store.apply_retention(self.clock.now_us(), self.retention)
                 logger.info("Retention applied: %s", report)
+                purged = self.auth.purge_expired_sessions()
+                if purged:
+                    logger.info("Expired sessions purged: %d", purged)
             except Exception:  # a failed pass is retried at the next interval; never kill the process
                 logger.exception(
                     "Retention pass failed; retrying in %.0f s", self.settings.retention_interval_s

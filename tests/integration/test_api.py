@@ -172,3 +172,9 @@ def test_quarantine_is_for_maintenance_and_admins(runtime: Runtime) -> None:
     with TestClient(create_app(runtime.settings, runtime)) as maintenance:
         sign_in(maintenance, runtime.auth, "maintenance")
         assert maintenance.get("/api/v1/quarantine").json()["ok"] is True
+
+
+def test_tiles_fragment_for_the_periodic_refresh(client: TestClient) -> None:
+    html = client.get("/fragments/tiles").text
+    assert html.count('class="tile state-') == 6
+    assert "Bonnes pièces" in html and "<html" not in html

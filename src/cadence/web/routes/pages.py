@@ -129,6 +129,16 @@ def overview(request: Request, runtime: RuntimeDep, session: ViewSession) -> HTM
     )
 
 
+@router.get("/fragments/tiles", response_class=HTMLResponse)
+def tiles_fragment(request: Request, runtime: RuntimeDep, session: ViewSession) -> HTMLResponse:
+    """The overview's tiles alone, for htmx's periodic refresh of the shift figures."""
+    now = runtime.clock.now_us()
+    oil = {v.machine: v.value for v in runtime.store.latest() if v.signal == "oil_temp"}
+    return render(
+        request, "tiles.html", tiles=tiles(runtime.plant, runtime.store, now), oil=oil, **_who(session)
+    )
+
+
 @router.get("/presses/{machine_id}", response_class=HTMLResponse)
 def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewSession) -> HTMLResponse:
     """One press: live trends, the last stroke over the envelope of normal ones, cycle times, states."""
