@@ -158,6 +158,10 @@ class AuthService:
 
     # --- users -------------------------------------------------------------------------------------------
 
+    def has_admin(self) -> bool:
+        """Whether the first start is over (an administrator exists)."""
+        return self.repo.count_admins() > 0
+
     def set_locale(self, user: User, locale: str | None) -> None:
         """The user's own choice of language, kept across tablets and sessions."""
         self.repo.set_locale(user.id, locale)

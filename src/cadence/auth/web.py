@@ -25,7 +25,7 @@ from cadence.auth.headers import SecurityHeadersMiddleware
 from cadence.auth.passwords import MAX_PASSWORD_CHARS
 from cadence.auth.repository import DeviceKey, User
 from cadence.auth.roles import Permission, allowed
-from cadence.auth.service import MAX_NAME_CHARS, AuthService, CurrentSession
+from cadence.auth.service import MAX_NAME_CHARS, AuthService, CurrentSession, NewSession
 from cadence.errors import AuthRequired, CsrfRejected, Forbidden
 
 SESSION_COOKIE = "cadence_session"
@@ -304,6 +304,36 @@ def user_json(user: User) -> dict[str, Any]:
 OwnSession = Annotated[CurrentSession, require_session(Permission.OWN_ACCOUNT)]
 
 
+def sign_in(request: Request, response: Response, name: str, password: str) -> NewSession:
+    """Check the credentials (lockout included) and put the new session's cookie on ``response``.
+
+    Shared by the JSON login and the login page, so both set exactly the same cookie.
+    """
+    auth = get_auth(request)
+    # The direct peer only: X-Forwarded-For is set by the client unless a proxy is configured.
+    address = request.client.host if request.client else None
+    new = auth.service.login(name, password, address)
+    response.set_cookie(
+        auth.cookie_name,
+        new.token,
+        max_age=round(auth.service.policy.session_absolute_s),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=auth.cookie_secure,
+    )
+    return new
+
+
+def sign_out(request: Request, response: Response, session: CurrentSession) -> None:
+    """End ``session`` and clear its cookie on ``response``."""
+    auth = get_auth(request)
+    auth.service.logout(session)
+    response.delete_cookie(
+        auth.cookie_name, path="/", httponly=True, samesite="strict", secure=auth.cookie_secure
+    )
+
+
 def auth_router() -> APIRouter:
     """POST /api/v1/auth/setup, /login, /logout, /password and GET /api/v1/auth/me (JSON)."""
     router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -320,29 +350,13 @@ def auth_router() -> APIRouter:
     @router.post("/login", dependencies=[PUBLIC])
     def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
         """Open a session: sets the HttpOnly cookie, returns the CSRF token for state-changing requests."""
-        auth = get_auth(request)
-        # The direct peer only: X-Forwarded-For is set by the client unless a proxy is configured.
-        address = request.client.host if request.client else None
-        new = auth.service.login(body.name, body.password, address)
-        response.set_cookie(
-            auth.cookie_name,
-            new.token,
-            max_age=round(auth.service.policy.session_absolute_s),
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=auth.cookie_secure,
-        )
+        new = sign_in(request, response, body.name, body.password)
         return {"ok": True, "user": user_json(new.user), "csrf_token": new.csrf_token}
 
     @router.post("/logout")
     def logout(session: OwnSession, request: Request, response: Response) -> dict[str, Any]:
         """End the current session and clear its cookie."""
-        auth = get_auth(request)
-        auth.service.logout(session)
-        response.delete_cookie(
-            auth.cookie_name, path="/", httponly=True, samesite="strict", secure=auth.cookie_secure
-        )
+        sign_out(request, response, session)
         return {"ok": True}
 
     @router.get("/me")

@@ -18,7 +18,7 @@ from jinja2 import Environment
 
 from cadence.auth import PUBLIC, Permission, User, allowed, require, require_session
 from cadence.auth.service import CurrentSession
-from cadence.auth.web import CSRF_HEADER, check_csrf, current_session, get_auth
+from cadence.auth.web import CSRF_HEADER, check_csrf, current_session, get_auth, sign_in, sign_out
 from cadence.clock import to_datetime
 from cadence.domain.states import MachineState
 from cadence.errors import CadenceError
@@ -239,25 +239,10 @@ def _safe_next(target: str) -> str:
     return target if ok else "/"
 
 
-def _open_session(request: Request, response: Response, name: str, password: str) -> None:
-    auth = get_auth(request)
-    address = request.client.host if request.client else None
-    new = auth.service.login(name, password, address)
-    response.set_cookie(
-        auth.cookie_name,
-        new.token,
-        max_age=round(auth.service.policy.session_absolute_s),
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=auth.cookie_secure,
-    )
-
-
 @router.get("/login", response_class=HTMLResponse, dependencies=[PUBLIC])
 def login_page(request: Request, next: str = "/") -> Response:
     """The login form; the first-start form instead while no administrator exists."""
-    if get_auth(request).service.repo.count_admins() == 0:
+    if not get_auth(request).service.has_admin():
         return RedirectResponse("/setup", status_code=303)
     return render(request, "login.html", next=_safe_next(next), name="", error=None)
 
@@ -272,7 +257,7 @@ def login_submit(
     """Sign in (SameSite=Strict cookies keep a cross-site form from logging a tablet in elsewhere)."""
     response = RedirectResponse(_safe_next(next), status_code=303)
     try:
-        _open_session(request, response, name, password)
+        sign_in(request, response, name, password)
     except CadenceError as err:
         page = render(request, "login.html", next=_safe_next(next), name=name, error=_message(request, err))
         page.status_code = err.status
@@ -283,7 +268,7 @@ def login_submit(
 @router.get("/setup", response_class=HTMLResponse, dependencies=[PUBLIC])
 def setup_page(request: Request) -> Response:
     """Create the first administrator with the setup token; gone once an administrator exists."""
-    if get_auth(request).service.repo.count_admins() > 0:
+    if get_auth(request).service.has_admin():
         return RedirectResponse("/login", status_code=303)
     return render(request, "setup.html", name="", error=None)
 
@@ -300,7 +285,7 @@ def setup_submit(
     response = RedirectResponse("/", status_code=303)
     try:
         auth.service.create_admin_with_setup_token(token, name, password, page_locale(request))
-        _open_session(request, response, name, password)
+        sign_in(request, response, name, password)
     except CadenceError as err:
         page = render(request, "setup.html", name=name, error=_message(request, err))
         page.status_code = err.status
@@ -313,12 +298,8 @@ def logout_submit(
     request: Request, session: Annotated[CurrentSession, require_session(Permission.OWN_ACCOUNT)]
 ) -> Response:
     """End the session and go back to the login form."""
-    auth = get_auth(request)
-    auth.service.logout(session)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(
-        auth.cookie_name, path="/", httponly=True, samesite="strict", secure=auth.cookie_secure
-    )
+    sign_out(request, response, session)
     return response
 
 
