@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 ASSETS_STAMP := src/cadence/web/static/vendor/manifest.json
 VENDOR_ASSETS = npm ci --ignore-scripts --no-audit --no-fund && $(BIN)/python -m cadence.web.assets
 
-.PHONY: install assets catalogs catalogs-extract demo test lint unit bench soak clean
+.PHONY: install assets catalogs catalogs-extract demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
