@@ -379,6 +379,79 @@ def check_config(
     console.print(f"Shifts: {shifts}")
 
 
+@app.command()
+def trace(
+    serial: Annotated[str | None, typer.Option("--serial", help="Backward: how this part was made.")] = None,
+    lot: Annotated[str | None, typer.Option("--lot", help="The parts of this production lot.")] = None,
+    material_lot: Annotated[
+        str | None, typer.Option("--material-lot", help="Forward: every part made from this lot/heat.")
+    ] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the parts to this CSV file.")] = None,
+    separator: Annotated[str, typer.Option("--sep", help="CSV separator: ',' or ';' (French Excel).")] = ",",
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Traceability search by serial number, lot or material lot; prints a table or writes a CSV.
+
+    Example: cadence trace --material-lot HEAT-55120 --csv heat.csv --sep ";"
+    """
+    from rich.table import Table
+
+    from cadence.plantfile import load_plant
+    from cadence.services.traceability import Traceability, TraceKind, trace_csv
+    from cadence.store.sqlite import SqliteStore
+
+    given = [
+        (k, v)
+        for k, v in ((TraceKind.SERIAL, serial), (TraceKind.LOT, lot), (TraceKind.MATERIAL_LOT, material_lot))
+        if v
+    ]
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of --serial, --lot and --material-lot")
+    if separator not in (",", ";"):
+        raise typer.BadParameter("--sep must be ',' or ';'")
+    settings = _settings(config, data_dir=data_dir)
+    # Read-only: a search runs beside `cadence serve` and must never take the writer's place.
+    store = SqliteStore(settings.store_path, read_only=True)
+    try:
+        found = Traceability(load_plant(settings.plant_file), store).search(*given[0])
+    finally:
+        store.close()
+    if csv_file is not None:
+        csv_file.write_text(trace_csv(found, separator), encoding="utf-8", newline="")
+        console.print(f"Wrote {len(found.strokes):,} parts to {csv_file}", highlight=False)
+        return
+    orders = Table("order", "part", "lots", "presses", "dies", "good", "scrap")
+    for o in found.orders:
+        orders.add_row(
+            o.order or "—",
+            o.part or "—",
+            ", ".join(o.lots),
+            ", ".join(o.machines),
+            ", ".join(o.dies),
+            str(o.good),
+            str(o.scrap),
+        )
+    console.print(orders)
+    parts = Table("start", "press", "n", "serial", "lot", "material lot", "die", "result")
+    for s in found.strokes[:50]:
+        parts.add_row(
+            _when(s.start_us),
+            s.machine,
+            str(s.n),
+            s.serial or "—",
+            s.lot or "—",
+            s.material_lot or "—",
+            s.die or "—",
+            "OK" if s.good else f"NOK {s.scrap_reason or ''}".strip(),
+        )
+    console.print(parts)
+    more = " (truncated)" if found.truncated else ""
+    console.print(
+        f"{len(found.strokes):,} parts{more}: {found.good:,} good, {found.scrap:,} scrap", highlight=False
+    )
+
+
 device_key_app = typer.Typer(
     help="Keys of edge agents and gateways posting to /api/v1/ingest.", no_args_is_help=True
 )

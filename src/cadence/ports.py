@@ -215,6 +215,28 @@ class TimeSeriesStore(Protocol):
         self, machine: str, start_us: int, end_us: int, limit: int = 1000, with_waveform: bool = False
     ) -> list[Stroke]: ...
 
+    def find_strokes(
+        self,
+        *,
+        serial: str | None = None,
+        lot: str | None = None,
+        material_lot: str | None = None,
+        order: str | None = None,
+        die: str | None = None,
+        machine: str | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+        limit: int = 1000,
+        with_waveform: bool = False,
+    ) -> list[Stroke]:
+        """Traceability search: the strokes carrying one key, NEWEST FIRST, at most ``limit``.
+
+        Exactly one of ``serial``, ``lot``, ``material_lot``, ``order`` and ``die`` must be given (else
+        ``ValueError``); ``machine`` and the half-open ``[start_us, end_us)`` range of stroke starts narrow
+        the answer. Backends must answer from an index on the key, not a scan of every stroke.
+        """
+        ...
+
     def states(self, machine: str, start_us: int, end_us: int) -> list[StateChange]: ...
 
     def alarms(

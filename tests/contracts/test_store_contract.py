@@ -421,6 +421,56 @@ def test_a_stroke_sent_again_under_another_key_is_kept_once(store: TimeSeriesSto
     assert store.stats().strokes == 1
 
 
+def test_find_strokes_returns_exactly_the_strokes_of_one_key(store: TimeSeriesStore) -> None:
+    strokes = [
+        replace(
+            _stroke(n, T0 + n * 8_000_000),
+            machine="P01" if n % 2 else "P02",
+            order=f"OF-{n % 3}",
+            material_lot=f"HEAT-{n % 4}",
+            die=f"D-{n % 5}",
+        )
+        for n in range(1, 41)
+    ]
+    strokes[6] = replace(strokes[6], serial=None, lot=None, material_lot=None, order=None, die=None)
+    store.append([make_batch(strokes=strokes)])
+
+    def expected(**match: object) -> list[int]:
+        chosen = [s for s in strokes if all(getattr(s, k) == v for k, v in match.items())]
+        return [s.n for s in sorted(chosen, key=lambda s: s.start_us, reverse=True)]
+
+    for key, value in (
+        ("serial", "P01-00000009"),
+        ("lot", "L-4"),
+        ("material_lot", "HEAT-2"),
+        ("order", "OF-0"),
+        ("die", "D-3"),
+    ):
+        found = store.find_strokes(**{key: value})  # type: ignore[arg-type]
+        assert [s.n for s in found] == expected(**{key: value}) != []
+        assert all(s.waveform is None for s in found)
+    assert store.find_strokes(material_lot="HEAT-1", machine="P02") == []  # odd n: all on P01
+    assert [s.n for s in store.find_strokes(order="OF-1", machine="P01")] == expected(
+        order="OF-1", machine="P01"
+    )
+    window = (strokes[9].start_us, strokes[29].start_us)  # n 10 to 29, half-open
+    in_window = [n for n in expected(die="D-0") if 10 <= n < 30]
+    assert [s.n for s in store.find_strokes(die="D-0", start_us=window[0], end_us=window[1])] == in_window
+    assert [s.n for s in store.find_strokes(lot="L-10", limit=1)] == [21]
+    assert store.find_strokes(serial="nobody") == []
+    assert store.find_strokes(serial="P01-00000011")[0] == strokes[10]
+
+
+def test_find_strokes_with_waveform_and_key_checks(store: TimeSeriesStore) -> None:
+    waveform = Waveform(t0_us=T0, dt_us=10_000, signals={"ram_speed": np.linspace(0.0, 1.0, 50)})
+    store.append([make_batch(strokes=[_stroke(1, T0, waveform=waveform), _stroke(2, T0 + 8_000_000)])])
+    found = store.find_strokes(serial="P01-00000001", with_waveform=True)
+    assert [s.waveform for s in found] == [waveform]
+    for wrong in ({}, {"serial": "P01-00000001", "lot": "L-0"}, {"order": "OF-1001", "die": "D-17"}):
+        with pytest.raises(ValueError, match="exactly one"):
+            store.find_strokes(**wrong)  # type: ignore[arg-type]
+
+
 def test_states_round_trip_in_time_order(store: TimeSeriesStore) -> None:
     changes = [
         StateChange(T0 + 30, MachineState.DOWN, "breakdown.hydraulic"),

@@ -72,7 +72,14 @@ def _routes(runtime: Runtime) -> list[tuple[str, str, set[Permission], bool]]:
 
 
 def _concrete(path: str) -> str:
-    values = {"machine_id": "P01", "signal": "oil_temp", "alarm_id": "1"}
+    values = {
+        "machine_id": "P01",
+        "signal": "oil_temp",
+        "alarm_id": "1",
+        "serial": "S-1",
+        "material_lot": "HEAT-1",
+        "lot": "L-1",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

@@ -145,6 +145,7 @@ CREATE TABLE IF NOT EXISTS strokes (
 CREATE INDEX IF NOT EXISTS strokes_serial ON strokes (serial) WHERE serial IS NOT NULL;
 CREATE INDEX IF NOT EXISTS strokes_lot ON strokes (lot) WHERE lot IS NOT NULL;
 CREATE INDEX IF NOT EXISTS strokes_material_lot ON strokes (material_lot) WHERE material_lot IS NOT NULL;
+{stroke_key_indexes}
 CREATE INDEX IF NOT EXISTS strokes_end ON strokes (end_us);
 -- Retention drops waveforms years before the strokes: without this, each run would rescan every stroke
 -- whose waveform is already gone.
@@ -184,6 +185,16 @@ CREATE INDEX IF NOT EXISTS quarantine_received ON quarantine (received_us);
 """
 
 
+# Traceability by order and die (forward genealogy from a die, an order's parts): added after the first
+# schema version 1 files, so they are also created, idempotently, when an existing file is opened
+# read-write. Keyed with start_us so a search's newest-first order is read off the index, not sorted.
+_STROKE_KEY_INDEXES = """
+CREATE INDEX IF NOT EXISTS strokes_order ON strokes (production_order, start_us)
+    WHERE production_order IS NOT NULL;
+CREATE INDEX IF NOT EXISTS strokes_die ON strokes (die, start_us) WHERE die IS NOT NULL;
+"""
+
+
 def configure(conn: sqlite3.Connection, *, writer: bool) -> None:
     """PRAGMAs every connection needs; the writer also sets the durability ones.
 
@@ -209,8 +220,9 @@ def create_or_check(conn: sqlite3.Connection) -> None:
     if found is None:
         # One script in one transaction, every statement guarded by IF NOT EXISTS / OR IGNORE: a crash
         # leaves no half-made schema, and two processes creating the same new file both succeed.
+        tables = _TABLES.format(small=SMALL_CHUNK_POINTS, stroke_key_indexes=_STROKE_KEY_INDEXES)
         conn.executescript(
-            f"BEGIN IMMEDIATE;\n{_TABLES.format(small=SMALL_CHUNK_POINTS)}\n"
+            f"BEGIN IMMEDIATE;\n{tables}\n"
             f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
         logger.info("created store schema version %d", SCHEMA_VERSION)
@@ -222,6 +234,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
             expected=SCHEMA_VERSION,
         )
     _add_alarm_columns(conn)
+    _add_stroke_key_indexes(conn)
 
 
 def check(conn: sqlite3.Connection) -> None:
@@ -263,6 +276,15 @@ def _add_alarm_columns(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
         raise
     logger.info("added acknowledgement and clearing columns to the alarms table")
+
+
+def _add_stroke_key_indexes(conn: sqlite3.Connection) -> None:
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if {"strokes_order", "strokes_die"} <= present:
+        return
+    # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{_STROKE_KEY_INDEXES}\nCOMMIT;")
+    logger.info("added the order and die indexes to the strokes table")
 
 
 def _version(conn: sqlite3.Connection) -> int | None:

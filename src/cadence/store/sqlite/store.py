@@ -392,26 +392,23 @@ class SqliteStore:
         serial: str | None = None,
         lot: str | None = None,
         material_lot: str | None = None,
+        order: str | None = None,
+        die: str | None = None,
+        machine: str | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
         limit: int = 1000,
         with_waveform: bool = False,
     ) -> list[Stroke]:
-        """Traceability lookup: strokes of a serial number, a lot or a material lot, newest first.
+        """Traceability lookup: strokes of one key, newest first, optionally narrowed by machine and time.
 
-        Exactly one of ``serial``, ``lot`` and ``material_lot`` must be given.
+        Exactly one of ``serial``, ``lot``, ``material_lot``, ``order`` and ``die`` must be given: each has
+        its own index (see ``EXPLAIN QUERY PLAN`` in tests/integration/test_trace_store_plan.py), so a search
+        never scans the strokes table. ``start_us``/``end_us`` bound the stroke start, half-open.
         """
-        given = [
-            (col, v) for col, v in (("serial", serial), ("lot", lot), ("material_lot", material_lot)) if v
-        ]
-        if len(given) != 1:
-            raise ValueError("give exactly one of serial, lot and material_lot")
-        column, value = given[0]
-        columns = _STROKE_COLUMNS + (", waveform" if with_waveform else ", NULL")
-        rows = self._read(
-            lambda conn: conn.execute(
-                f"SELECT {columns} FROM strokes WHERE {column} = ? ORDER BY start_us DESC LIMIT ?",
-                (value, limit),
-            ).fetchall()
-        )
+        column, value = _trace_key(serial=serial, lot=lot, material_lot=material_lot, order=order, die=die)
+        sql, params = _trace_query(column, value, machine, start_us, end_us, with_waveform=with_waveform)
+        rows = self._read(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
         return [_stroke_of(row) for row in rows]
 
     def states(self, machine: str, start_us: int, end_us: int) -> list[StateChange]:
@@ -441,7 +438,7 @@ class SqliteStore:
         if unacknowledged is not None:
             where.append("acked_us IS NULL" if unacknowledged else "acked_us IS NOT NULL")
         if machine is not None:
-            where.append("machine = ?")
+            where.append("+machine = ?")
             params.append(machine)
         sql = f"SELECT {ops.ALARM_COLUMNS} FROM alarms"
         if where:
@@ -497,6 +494,54 @@ _STROKE_COLUMNS = (
     "machine, n, start_us, end_us, good, features, scrap_reason, production_order, part, lot,"
     " material_lot, serial, die"
 )
+
+
+# Traceability keys of find_strokes and their columns; each column has an index (schema.py).
+_TRACE_COLUMNS = {
+    "serial": "serial",
+    "lot": "lot",
+    "material_lot": "material_lot",
+    "order": "production_order",
+    "die": "die",
+}
+
+
+def _trace_key(**keys: str | None) -> tuple[str, str]:
+    given = [(_TRACE_COLUMNS[name], v) for name, v in keys.items() if v]
+    if len(given) != 1:
+        raise ValueError("give exactly one of serial, lot, material_lot, order and die")
+    return given[0]
+
+
+def _trace_query(
+    column: str,
+    value: str,
+    machine: str | None,
+    start_us: int | None,
+    end_us: int | None,
+    *,
+    with_waveform: bool,
+) -> tuple[str, list[object]]:
+    """The SQL of a traceability search (its last parameter, the limit, left to the caller) and its
+    parameters; ``column`` comes from _TRACE_COLUMNS, never from the caller.
+
+    The unary ``+`` keeps machine and time out of index selection: otherwise SQLite may walk the
+    (machine, start_us) index over a whole year of one press instead of the key's few rows.
+    """
+    where = [f"{column} = ?"]
+    params: list[object] = [value]
+    if machine is not None:
+        where.append("+machine = ?")
+        params.append(machine)
+    if start_us is not None:
+        where.append("+start_us >= ?")
+        params.append(start_us)
+    if end_us is not None:
+        where.append("+start_us < ?")
+        params.append(end_us)
+    columns = _STROKE_COLUMNS + (", waveform" if with_waveform else ", NULL")
+    sql = f"SELECT {columns} FROM strokes WHERE {' AND '.join(where)} ORDER BY start_us DESC LIMIT ?"
+    return sql, params
 
 
 def _stroke_of(row: Sequence[Any]) -> Stroke:

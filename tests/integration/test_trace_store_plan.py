@@ -1,0 +1,75 @@
+"""The SQLite store answers traceability searches from an index, never by scanning the strokes table."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cadence.domain import Batch, IdempotencyKey, Stroke
+from cadence.store.sqlite import SqliteStore
+from cadence.store.sqlite.store import _TRACE_COLUMNS, _trace_query
+
+T0 = 1_764_403_200_000_000
+KEY_INDEX = {
+    "serial": "strokes_serial",
+    "lot": "strokes_lot",
+    "material_lot": "strokes_material_lot",
+    "production_order": "strokes_order",
+    "die": "strokes_die",
+}
+
+
+def _fill(store: SqliteStore, count: int) -> None:
+    strokes = tuple(
+        Stroke(
+            machine=f"P0{n % 3 + 1}",
+            n=n,
+            start_us=T0 + n * 8_000_000,
+            end_us=T0 + n * 8_000_000 + 7_000_000,
+            good=n % 17 != 0,
+            order=f"OF-{n // 500}",
+            lot=f"L-{n // 100}",
+            material_lot=f"HEAT-{n // 700}",
+            serial=f"S-{n:08d}",
+            die=f"D-{n % 4}",
+        )
+        for n in range(count)
+    )
+    store.append([Batch(IdempotencyKey("plan", 1, 0), "P01", strokes=strokes, digest=b"plan")])
+
+
+@pytest.mark.parametrize("column", sorted(_TRACE_COLUMNS.values()))
+@pytest.mark.parametrize("narrowed", [False, True])
+def test_every_search_key_uses_its_index(tmp_path: Path, column: str, narrowed: bool) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        _fill(store, 3_000)
+        path = store.path
+    # Statistics as a long-running store would have them: the planner must still pick the key's index
+    # even when machine and time could drive the (machine, start_us) index instead.
+    conn = sqlite3.connect(path)
+    conn.execute("ANALYZE")
+    machine, start, end = ("P01", T0, T0 + 10**12) if narrowed else (None, None, None)
+    sql, params = _trace_query(column, "x", machine, start, end, with_waveform=False)
+    plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", (*params, 10)))
+    conn.close()
+    assert f"USING INDEX {KEY_INDEX[column]}" in plan, plan
+    assert "SCAN strokes" not in plan, plan
+
+
+def test_a_file_made_before_the_order_and_die_indexes_gets_them(tmp_path: Path) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        _fill(store, 50)
+        path = store.path
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX strokes_order")
+    conn.execute("DROP INDEX strokes_die")
+    conn.commit()
+    conn.close()
+    with SqliteStore.for_tests(tmp_path) as store:
+        assert [s.n for s in store.find_strokes(order="OF-0", limit=3)] == [49, 48, 47]
+    conn = sqlite3.connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert {"strokes_order", "strokes_die"} <= names
