@@ -597,6 +597,65 @@ def user_unlock(
     console.print(f"Unlocked {name}")
 
 
+report_app = typer.Typer(help="Reports generated from the store: end-of-shift PDF and CSV.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("shift")
+def report_shift(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="ISO time in the shift to report (plant time if no offset); default: now."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the PDF and CSV into.")] = Path("."),
+    locale: Annotated[str, typer.Option("--locale", help="Language of the PDF: fr or en.")] = "fr",
+    separator: Annotated[str, typer.Option("--sep", help="CSV separator: ',' or ';' (French Excel).")] = ";",
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """End-of-shift report of the shift running at --at (or the last one ended), as PDF and CSV.
+
+    Example: cadence report shift --at 2026-11-30T12:00 --out reports/
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from cadence.clock import WallClock, from_datetime
+    from cadence.plantfile import load_plant
+    from cadence.reports.csv import shift_report_csv
+    from cadence.reports.pdf import shift_report_pdf
+    from cadence.reports.shift import report_shift as find_shift
+    from cadence.reports.shift import shift_report_data
+    from cadence.store.sqlite import SqliteStore
+
+    if locale not in ("fr", "en"):
+        raise typer.BadParameter("--locale must be fr or en")
+    if separator not in (",", ";"):
+        raise typer.BadParameter("--sep must be ',' or ';'")
+    settings = _settings(config, data_dir=data_dir)
+    plant = load_plant(settings.plant_file)
+    try:
+        moment = WallClock().now() if at is None else datetime.fromisoformat(at)
+    except ValueError as err:
+        raise typer.BadParameter(f"--at: {err}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(plant.site.timezone))
+    shift, running = find_shift(plant, moment)
+    # Read-only: a report runs beside `cadence serve` and must never take the writer's place.
+    store = SqliteStore(settings.store_path, read_only=True)
+    try:
+        report = shift_report_data(plant, store, shift, until_us=from_datetime(moment) if running else None)
+    finally:
+        store.close()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"shift-report-{shift.start:%Y%m%d-%H%M}"
+    pdf_path, csv_path = out / f"{stem}.pdf", out / f"{stem}.csv"
+    pdf_path.write_bytes(shift_report_pdf(report, locale))
+    csv_path.write_text(shift_report_csv(report, separator), encoding="utf-8", newline="")
+    state = "in progress" if running else "ended"
+    console.print(f"Shift {shift.name} ({state}): wrote {pdf_path} and {csv_path}", highlight=False)
+
+
 def main() -> None:
     """Entry point: Cadence errors become one clear message and exit code 2, never a traceback."""
     try:

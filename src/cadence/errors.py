@@ -147,6 +147,12 @@ class BadRequest(CadenceError):
     code, status = "bad_request", 400
 
 
+class InvalidInput(CadenceError):
+    """A well-formed request asks for something not allowed: an unknown reason code, a quantity of 0…"""
+
+    code, status = "invalid_input", 422
+
+
 # --- authentication and authorisation -------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from cadence.domain.alarms import Alarm
 from cadence.domain.batch import Batch
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, StopReason
 from cadence.domain.samples import F64, I64
 from cadence.domain.signals import SignalSpec
 from cadence.domain.states import StateChange
@@ -172,7 +173,7 @@ class RetentionReport:
 
 @runtime_checkable
 class TimeSeriesStore(Protocol):
-    """Durable storage for samples, strokes, states, alarms and quarantined messages.
+    """Durable storage for samples, strokes, states, alarms, operator events and quarantined messages.
 
     Contract (``tests/contracts/test_store_contract.py``):
 
@@ -249,6 +250,41 @@ class TimeSeriesStore(Protocol):
     ) -> list[Alarm]:
         """Alarms newest first (by raise time, then id). Each filter left at None does not filter; ``active``
         is "not cleared", ``unacknowledged`` is "not acknowledged"."""
+        ...
+
+    # Operator events (cadence.domain.operator): each write waits for its commit; reads are oldest first.
+
+    def record_stop_reason(self, reason: StopReason) -> None:
+        """Keep a reason given to a stop. Earlier reasons for the same stop stay in the history."""
+        ...
+
+    def stop_reasons(
+        self, machine: str, start_us: int, end_us: int, *, history: bool = False
+    ) -> list[StopReason]:
+        """Reasons of the stops of ``machine`` that began in ``[start_us, end_us)``, by stop start. Without
+        ``history``, only the last reason recorded for each stop; with it, every one, in recording order."""
+        ...
+
+    def record_scrap(self, scrap: ScrapDeclaration) -> None: ...
+
+    def scrap_declarations(self, machine: str, start_us: int, end_us: int) -> list[ScrapDeclaration]:
+        """Declarations of ``machine`` made in ``[start_us, end_us)``, oldest first."""
+        ...
+
+    def record_order_event(self, event: OrderEvent) -> None: ...
+
+    def order_events(self, machine: str, start_us: int, end_us: int) -> list[OrderEvent]:
+        """Order starts and ends of ``machine`` in ``[start_us, end_us)``, oldest first (then as recorded)."""
+        ...
+
+    def last_order_event(self, machine: str) -> OrderEvent | None:
+        """The most recent order event of ``machine`` (by time, then as recorded), however old."""
+        ...
+
+    def record_note(self, note: LogbookNote) -> None: ...
+
+    def logbook(self, start_us: int, end_us: int, machine: str | None = None) -> list[LogbookNote]:
+        """Notes written in ``[start_us, end_us)``, oldest first; with ``machine``, only that machine's."""
         ...
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...

@@ -37,6 +37,7 @@ from cadence.domain import (
     Stroke,
     Waveform,
 )
+from cadence.domain.operator import LogbookNote, OrderEvent, OrderKind, ScrapDeclaration, StopReason
 from cadence.errors import NotFound, StoreBacklogFull, StoreClosed, StoreError
 from cadence.plugins import discover_stores
 from cadence.ports import (
@@ -831,3 +832,77 @@ def test_a_replay_is_recognised_after_the_ledger_window(store: TimeSeriesStore) 
     after = store.stats()
     assert after.points == before.points + 1
     assert after.batches == before.batches + 1
+
+
+# --- operator events -------------------------------------------------------------------------------------
+
+
+def test_the_last_stop_reason_wins_and_the_history_keeps_every_one(store: TimeSeriesStore) -> None:
+    first = StopReason("P01", T0, "breakdown.hydraulic", "lea", T0 + MINUTE_US)
+    # Recorded later with an earlier clock (the server's clock stepped back): still the one in force.
+    second = StopReason("P01", T0, "breakdown.die", "max", T0 + 30_000_000)
+    other_stop = StopReason("P01", T0 + HOUR_US, "setup.adjustment", "lea", T0 + HOUR_US + 5)
+    other_machine = StopReason("P02", T0, "planned.break", "ana", T0 + 7)
+    for reason in (first, other_stop, second, other_machine):
+        store.record_stop_reason(reason)
+    assert store.stop_reasons("P01", T0, T0 + DAY_US) == [second, other_stop]
+    assert store.stop_reasons("P01", T0, T0 + DAY_US, history=True) == [first, second, other_stop]
+    # The range is half-open on the stop's start, whatever the time the reason was given.
+    assert store.stop_reasons("P01", T0 + 1, T0 + HOUR_US) == []
+    assert store.stop_reasons("P01", T0 + 1, T0 + HOUR_US + 1) == [other_stop]
+    assert store.stop_reasons("P02", T0, T0 + 1) == [other_machine]
+    assert store.stop_reasons("P03", T0, T0 + DAY_US) == []
+
+
+def test_scrap_declarations_round_trip_per_machine_and_range(store: TimeSeriesStore) -> None:
+    late = ScrapDeclaration("P01", T0 + MINUTE_US, 2, "burr found at inspection", "lea")
+    early = ScrapDeclaration("P01", T0, 5, "cracked flange", "max")
+    elsewhere = ScrapDeclaration("P02", T0, 1, "dent", "ana")
+    for scrap in (late, early, elsewhere):
+        store.record_scrap(scrap)
+    assert store.scrap_declarations("P01", T0, T0 + DAY_US) == [early, late]
+    assert store.scrap_declarations("P01", T0 + 1, T0 + MINUTE_US) == []
+    assert store.scrap_declarations("P02", T0, T0 + 1) == [elsewhere]
+
+
+def test_order_events_round_trip_and_the_last_one_is_found(store: TimeSeriesStore) -> None:
+    assert store.last_order_event("P01") is None
+    start = OrderEvent("P01", T0, OrderKind.START, "OF-1", "BR-7", "L-1", "HEAT-1", "D-3", "lea")
+    end = OrderEvent("P01", T0 + HOUR_US, OrderKind.END, "OF-1", "BR-7", None, None, None, "max")
+    # Same instant as the end, recorded after it: recording order breaks the tie.
+    restart = OrderEvent("P01", T0 + HOUR_US, OrderKind.START, "OF-2", "BR-8", by="max")
+    other = OrderEvent("P02", T0 + DAY_US, OrderKind.START, "OF-9", "X-1", by="ana")
+    for event in (start, end, restart, other):
+        store.record_order_event(event)
+    assert store.order_events("P01", T0, T0 + DAY_US) == [start, end, restart]
+    assert store.order_events("P01", T0 + 1, T0 + HOUR_US) == []
+    assert store.last_order_event("P01") == restart
+    assert store.last_order_event("P02") == other
+
+
+def test_logbook_notes_round_trip_with_and_without_machine(store: TimeSeriesStore) -> None:
+    plant_wide = LogbookNote(None, T0, "Compressor noisy, maintenance told.", "lea")
+    on_p01 = LogbookNote("P01", T0 + MINUTE_US, "Die D-3 sharpened; watch burrs. " * 60, "max")
+    on_p02 = LogbookNote("P02", T0 + 2 * MINUTE_US, "Guard sensor loose", "ana")
+    for note in (on_p02, plant_wide, on_p01):
+        store.record_note(note)
+    assert store.logbook(T0, T0 + DAY_US) == [plant_wide, on_p01, on_p02]
+    assert store.logbook(T0, T0 + DAY_US, machine="P01") == [on_p01]
+    assert store.logbook(T0 + 1, T0 + 2 * MINUTE_US) == [on_p01]
+
+
+def test_operator_events_survive_reopening(backend: Any, tmp_path: Path) -> None:
+    reason = StopReason("P01", T0, "breakdown.die", "lea", T0 + 1)
+    scrap = ScrapDeclaration("P01", T0, 3, "cracks", "lea")
+    order = OrderEvent("P01", T0, OrderKind.START, "OF-1", "BR-7", by="lea")
+    note = LogbookNote("P01", T0, "handover", "lea")
+    with backend.for_tests(tmp_path) as first:
+        first.record_stop_reason(reason)
+        first.record_scrap(scrap)
+        first.record_order_event(order)
+        first.record_note(note)
+    with backend.for_tests(tmp_path) as second:
+        assert second.stop_reasons("P01", T0, T0 + 1) == [reason]
+        assert second.scrap_declarations("P01", T0, T0 + 1) == [scrap]
+        assert second.last_order_event("P01") == order
+        assert second.logbook(T0, T0 + 1) == [note]

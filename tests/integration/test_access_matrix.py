@@ -79,6 +79,7 @@ def _concrete(path: str) -> str:
         "serial": "S-1",
         "material_lot": "HEAT-1",
         "lot": "L-1",
+        "stop_start_us": "1700000000000000",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

@@ -34,6 +34,9 @@ class Permission(StrEnum):
     OWN_ACCOUNT = "own_account"
     ACKNOWLEDGE_ALARM = "acknowledge_alarm"
     RECORD_STOP_REASON = "record_stop_reason"
+    DECLARE_SCRAP = "declare_scrap"
+    MANAGE_ORDERS = "manage_orders"
+    WRITE_LOGBOOK = "write_logbook"
     VIEW_REPORTS = "view_reports"
     LOG_MAINTENANCE = "log_maintenance"
     VIEW_QUARANTINE = "view_quarantine"
@@ -65,6 +68,15 @@ POLICY: dict[Permission, Rule] = {
     ),
     Permission.RECORD_STOP_REASON: _rule(
         "Give the reason of a machine stop.", Role.OPERATOR, Role.SUPERVISOR, Role.MAINTENANCE
+    ),
+    Permission.DECLARE_SCRAP: _rule(
+        "Declare parts found bad outside the press (at inspection).", Role.OPERATOR, Role.SUPERVISOR
+    ),
+    Permission.MANAGE_ORDERS: _rule(
+        "Start and end production orders on a machine.", Role.OPERATOR, Role.SUPERVISOR
+    ),
+    Permission.WRITE_LOGBOOK: _rule(
+        "Write notes in the shift logbook.", Role.OPERATOR, Role.SUPERVISOR, Role.MAINTENANCE
     ),
     Permission.VIEW_REPORTS: _rule(
         "Read shift, OEE and scrap reports.", Role.SUPERVISOR, Role.MAINTENANCE, Role.MANAGER, Role.ADMIN

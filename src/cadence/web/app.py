@@ -17,7 +17,7 @@ from cadence.ingest.http import ingest_router
 from cadence.runtime import Runtime, open_runtime
 from cadence.web.assets import STATIC_DIR, check_vendored
 from cadence.web.errors import install_error_handlers
-from cadence.web.routes import health, live, machines, pages, trace
+from cadence.web.routes import health, live, machines, operator, pages, trace
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -56,6 +56,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(health.router, dependencies=[PUBLIC])
     app.include_router(machines.router, dependencies=[require(Permission.VIEW_PLANT)])
     app.include_router(trace.router, dependencies=[require(Permission.VIEW_PLANT)])
+    app.include_router(operator.router, dependencies=[require(Permission.VIEW_PLANT)])
     app.include_router(live.router)
     app.include_router(ingest_router(rt.pipeline), dependencies=[require_ingest()])
     app.include_router(pages.router)

@@ -18,6 +18,7 @@ import numpy as np
 from cadence.domain.alarms import Alarm, Severity
 from cadence.domain.batch import Batch
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import LogbookNote, OrderEvent, OrderKind, ScrapDeclaration, StopReason
 from cadence.domain.samples import F64, I64, SampleBlock
 from cadence.domain.signals import SignalKind, SignalSpec
 from cadence.errors import StoreError
@@ -601,4 +602,62 @@ def apply_retention(conn: sqlite3.Connection, now_us: int, policy: RetentionPoli
         waveforms_dropped=waveforms,
         quarantine_deleted=quarantine_deleted,
         ledger_keys_deleted=ledger_deleted,
+    )
+
+
+# --- operator events -------------------------------------------------------------------------------------
+# Each *_COLUMNS string lists what the matching *_of function reads, in its order; the store's reads select
+# the same.
+
+STOP_REASON_COLUMNS = "machine, stop_start_us, reason, by_user, at_us"
+SCRAP_COLUMNS = "machine, at_us, quantity, cause, by_user"
+ORDER_EVENT_COLUMNS = "machine, at_us, kind, production_order, part, lot, material_lot, die, by_user"
+NOTE_COLUMNS = "machine, at_us, text, by_user"
+
+
+def stop_reason_of(row: tuple[Any, ...]) -> StopReason:
+    machine, stop_start_us, reason, by, at_us = row
+    return StopReason(machine, stop_start_us, reason, by, at_us)
+
+
+def scrap_of(row: tuple[Any, ...]) -> ScrapDeclaration:
+    machine, at_us, quantity, cause, by = row
+    return ScrapDeclaration(machine, at_us, quantity, cause, by)
+
+
+def order_event_of(row: tuple[Any, ...]) -> OrderEvent:
+    machine, at_us, kind, order, part, lot, material_lot, die, by = row
+    return OrderEvent(machine, at_us, OrderKind(kind), order, part, lot, material_lot, die, by)
+
+
+def note_of(row: tuple[Any, ...]) -> LogbookNote:
+    machine, at_us, text, by = row
+    return LogbookNote(machine, at_us, text, by)
+
+
+def insert_stop_reason(conn: sqlite3.Connection, r: StopReason) -> None:
+    """Append a reason; earlier ones for the same stop are kept as its history."""
+    conn.execute(
+        f"INSERT INTO stop_reasons ({STOP_REASON_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        (r.machine, r.stop_start_us, r.reason_code, r.by, r.at_us),
+    )
+
+
+def insert_scrap(conn: sqlite3.Connection, s: ScrapDeclaration) -> None:
+    conn.execute(
+        f"INSERT INTO scrap_declarations ({SCRAP_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        (s.machine, s.at_us, s.quantity, s.cause, s.by),
+    )
+
+
+def insert_order_event(conn: sqlite3.Connection, e: OrderEvent) -> None:
+    conn.execute(
+        f"INSERT INTO order_events ({ORDER_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (e.machine, e.at_us, e.kind.value, e.order, e.part_number, e.lot, e.material_lot, e.die, e.by),
+    )
+
+
+def insert_note(conn: sqlite3.Connection, n: LogbookNote) -> None:
+    conn.execute(
+        f"INSERT INTO logbook ({NOTE_COLUMNS}) VALUES (?, ?, ?, ?)", (n.machine, n.at_us, n.text, n.by)
     )

@@ -172,6 +172,8 @@ CREATE TABLE IF NOT EXISTS alarms (
     cleared_us INTEGER
 );
 
+{operator_tables}
+
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     received_us INTEGER NOT NULL,
@@ -193,6 +195,57 @@ CREATE INDEX IF NOT EXISTS strokes_order ON strokes (production_order, start_us)
     WHERE production_order IS NOT NULL;
 CREATE INDEX IF NOT EXISTS strokes_die ON strokes (die, start_us) WHERE die IS NOT NULL;
 """
+
+
+# Operator events (cadence.domain.operator), append-only: a later stop reason is a new row, so who qualified
+# a stop and how stays known. Added after the first schema version 1 files, so also created, idempotently,
+# when an existing file is opened read-write.
+_OPERATOR_TABLES = """
+CREATE TABLE IF NOT EXISTS stop_reasons (
+    id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    stop_start_us INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    at_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stop_reasons_stop ON stop_reasons (machine, stop_start_us, id);
+
+CREATE TABLE IF NOT EXISTS scrap_declarations (
+    id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    quantity INTEGER NOT NULL,
+    cause TEXT NOT NULL,
+    by_user TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scrap_declarations_at ON scrap_declarations (machine, at_us);
+
+CREATE TABLE IF NOT EXISTS order_events (
+    id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    production_order TEXT,
+    part TEXT,
+    lot TEXT,
+    material_lot TEXT,
+    die TEXT,
+    by_user TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS order_events_at ON order_events (machine, at_us, id);
+
+CREATE TABLE IF NOT EXISTS logbook (
+    id INTEGER PRIMARY KEY,
+    machine TEXT,
+    at_us INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    by_user TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logbook_at ON logbook (at_us);
+CREATE INDEX IF NOT EXISTS logbook_machine_at ON logbook (machine, at_us);
+"""
+_OPERATOR_TABLE_NAMES = frozenset({"stop_reasons", "scrap_declarations", "order_events", "logbook"})
 
 
 def configure(conn: sqlite3.Connection, *, writer: bool) -> None:
@@ -220,7 +273,9 @@ def create_or_check(conn: sqlite3.Connection) -> None:
     if found is None:
         # One script in one transaction, every statement guarded by IF NOT EXISTS / OR IGNORE: a crash
         # leaves no half-made schema, and two processes creating the same new file both succeed.
-        tables = _TABLES.format(small=SMALL_CHUNK_POINTS, stroke_key_indexes=_STROKE_KEY_INDEXES)
+        tables = _TABLES.format(
+            small=SMALL_CHUNK_POINTS, stroke_key_indexes=_STROKE_KEY_INDEXES, operator_tables=_OPERATOR_TABLES
+        )
         conn.executescript(
             f"BEGIN IMMEDIATE;\n{tables}\n"
             f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
@@ -235,6 +290,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
         )
     _add_alarm_columns(conn)
     _add_stroke_key_indexes(conn)
+    _add_operator_tables(conn)
 
 
 def check(conn: sqlite3.Connection) -> None:
@@ -250,6 +306,11 @@ def check(conn: sqlite3.Connection) -> None:
         raise StoreError(
             "this store file predates alarm acknowledgement: open it once read-write (e.g. `cadence serve`)"
             " to add the columns"
+        )
+    if _missing_operator_tables(conn):
+        raise StoreError(
+            "this store file predates operator events: open it once read-write (e.g. `cadence serve`)"
+            " to add their tables"
         )
 
 
@@ -285,6 +346,19 @@ def _add_stroke_key_indexes(conn: sqlite3.Connection) -> None:
     # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
     conn.executescript(f"BEGIN IMMEDIATE;\n{_STROKE_KEY_INDEXES}\nCOMMIT;")
     logger.info("added the order and die indexes to the strokes table")
+
+
+def _missing_operator_tables(conn: sqlite3.Connection) -> bool:
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not present >= _OPERATOR_TABLE_NAMES
+
+
+def _add_operator_tables(conn: sqlite3.Connection) -> None:
+    if not _missing_operator_tables(conn):
+        return
+    # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{_OPERATOR_TABLES}\nCOMMIT;")
+    logger.info("added the operator event tables (stop reasons, scrap, orders, logbook)")
 
 
 def _version(conn: sqlite3.Connection) -> int | None:

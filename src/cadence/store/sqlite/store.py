@@ -41,6 +41,7 @@ from cadence.clock import WallClock
 from cadence.domain.alarms import Alarm
 from cadence.domain.batch import Batch
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, StopReason
 from cadence.domain.samples import F64, I64
 from cadence.domain.signals import SignalSpec
 from cadence.domain.states import MachineState, StateChange
@@ -67,14 +68,21 @@ from cadence.store.sqlite.writer import (
     CheckpointTask,
     ClearAlarmTask,
     CompactTask,
+    NoteTask,
+    OrderEventTask,
     QuarantineTask,
     RegisterTask,
     RetentionTask,
+    ScrapTask,
+    StopReasonTask,
     StoreWriter,
     Task,
 )
 
 logger = logging.getLogger(__name__)
+
+# Correlates a subquery's row (``later``) with the outer stop_reasons row: the same stop of the same machine.
+_SAME_STOP = "later.machine = stop_reasons.machine AND later.stop_start_us = stop_reasons.stop_start_us"
 
 T = TypeVar("T")
 
@@ -295,6 +303,22 @@ class SqliteStore:
             raise NotFound(f"no alarm with id {alarm_id}", alarm_id=alarm_id)
         return alarm
 
+    def record_stop_reason(self, reason: StopReason) -> None:
+        """Append a reason for a stop (earlier ones stay as its history); waits for the commit."""
+        self._wait(StopReasonTask(reason=reason))
+
+    def record_scrap(self, scrap: ScrapDeclaration) -> None:
+        """Keep a scrap declaration; waits for the commit."""
+        self._wait(ScrapTask(scrap=scrap))
+
+    def record_order_event(self, event: OrderEvent) -> None:
+        """Keep an order start or end; waits for the commit."""
+        self._wait(OrderEventTask(event=event))
+
+    def record_note(self, note: LogbookNote) -> None:
+        """Keep a logbook note; waits for the commit."""
+        self._wait(NoteTask(note=note))
+
     def compact(self, now_us: int) -> int:
         """Merge small chunks older than ``compact_after_s`` (before ``now_us``); returns chunks merged.
 
@@ -446,6 +470,56 @@ class SqliteStore:
         sql += " ORDER BY raised_us DESC, id DESC LIMIT ?"
         rows = self._read(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
         return [ops.alarm_of(row) for row in rows]
+
+    def stop_reasons(
+        self, machine: str, start_us: int, end_us: int, *, history: bool = False
+    ) -> list[StopReason]:
+        """Reasons of the stops that began in ``[start_us, end_us)``: the last recorded per stop, or all."""
+        where = "machine = ? AND stop_start_us >= ? AND stop_start_us < ?"
+        if not history:
+            # The highest id is the last recorded: ids follow the writer's order, the clock may step back.
+            where += " AND id = (SELECT MAX(id) FROM stop_reasons AS later WHERE " + _SAME_STOP + ")"
+        sql = f"SELECT {ops.STOP_REASON_COLUMNS} FROM stop_reasons WHERE {where} ORDER BY stop_start_us, id"
+        rows = self._read(lambda conn: conn.execute(sql, (machine, start_us, end_us)).fetchall())
+        return [ops.stop_reason_of(row) for row in rows]
+
+    def scrap_declarations(self, machine: str, start_us: int, end_us: int) -> list[ScrapDeclaration]:
+        """Scrap declared for ``machine`` in ``[start_us, end_us)``, oldest first."""
+        sql = (
+            f"SELECT {ops.SCRAP_COLUMNS} FROM scrap_declarations"
+            " WHERE machine = ? AND at_us >= ? AND at_us < ? ORDER BY at_us, id"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, (machine, start_us, end_us)).fetchall())
+        return [ops.scrap_of(row) for row in rows]
+
+    def order_events(self, machine: str, start_us: int, end_us: int) -> list[OrderEvent]:
+        """Order starts and ends of ``machine`` in ``[start_us, end_us)``, oldest first."""
+        sql = (
+            f"SELECT {ops.ORDER_EVENT_COLUMNS} FROM order_events"
+            " WHERE machine = ? AND at_us >= ? AND at_us < ? ORDER BY at_us, id"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, (machine, start_us, end_us)).fetchall())
+        return [ops.order_event_of(row) for row in rows]
+
+    def last_order_event(self, machine: str) -> OrderEvent | None:
+        """The newest order event of ``machine``, None if it never had one."""
+        sql = (
+            f"SELECT {ops.ORDER_EVENT_COLUMNS} FROM order_events WHERE machine = ?"
+            " ORDER BY at_us DESC, id DESC LIMIT 1"
+        )
+        row = self._read(lambda conn: conn.execute(sql, (machine,)).fetchone())
+        return None if row is None else ops.order_event_of(row)
+
+    def logbook(self, start_us: int, end_us: int, machine: str | None = None) -> list[LogbookNote]:
+        """Notes written in ``[start_us, end_us)``, oldest first, optionally of one machine only."""
+        where = "at_us >= ? AND at_us < ?"
+        params: list[object] = [start_us, end_us]
+        if machine is not None:
+            where = "machine = ? AND " + where
+            params.insert(0, machine)
+        sql = f"SELECT {ops.NOTE_COLUMNS} FROM logbook WHERE {where} ORDER BY at_us, id"
+        rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
+        return [ops.note_of(row) for row in rows]
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
         """The most recently refused messages, newest first."""

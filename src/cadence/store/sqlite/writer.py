@@ -1,6 +1,7 @@
 """The store's only writer: one thread, one connection, typed tasks on a bounded queue (STYLE.md §8).
 
-Appends, quarantined messages, alarms (new, acknowledged, cleared) and signal registrations are *grouped*:
+Appends, quarantined messages, alarms (new, acknowledged, cleared), operator events and signal registrations
+are *grouped*:
 the writer takes every task already queued (and, under concurrent load, whatever arrives within
 ``commit_interval_ms``), applies each in its own savepoint and commits them all in ONE transaction.
 Futures are resolved only after COMMIT has returned, because the acknowledgement sent to an edge or an
@@ -22,6 +23,7 @@ from typing import Any
 
 from cadence.domain.alarms import Alarm
 from cadence.domain.batch import Batch
+from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, StopReason
 from cadence.domain.signals import SignalSpec
 from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
 from cadence.ports import Clock, QuarantineItem, RetentionPolicy, RetentionReport
@@ -93,6 +95,26 @@ class ClearAlarmTask(Task):
 
 
 @dataclass(eq=False, kw_only=True)
+class StopReasonTask(Task):
+    reason: StopReason
+
+
+@dataclass(eq=False, kw_only=True)
+class ScrapTask(Task):
+    scrap: ScrapDeclaration
+
+
+@dataclass(eq=False, kw_only=True)
+class OrderEventTask(Task):
+    event: OrderEvent
+
+
+@dataclass(eq=False, kw_only=True)
+class NoteTask(Task):
+    note: LogbookNote
+
+
+@dataclass(eq=False, kw_only=True)
 class CompactTask(Task):
     now_us: int
     max_points: int = COMPACT_STEP_POINTS
@@ -114,8 +136,30 @@ class StopTask(Task):
     pass
 
 
-GroupedTask = AppendTask | RegisterTask | QuarantineTask | AlarmTask | AckAlarmTask | ClearAlarmTask
-_GROUPED = (AppendTask, RegisterTask, QuarantineTask, AlarmTask, AckAlarmTask, ClearAlarmTask)
+GroupedTask = (
+    AppendTask
+    | RegisterTask
+    | QuarantineTask
+    | AlarmTask
+    | AckAlarmTask
+    | ClearAlarmTask
+    | StopReasonTask
+    | ScrapTask
+    | OrderEventTask
+    | NoteTask
+)
+_GROUPED = (
+    AppendTask,
+    RegisterTask,
+    QuarantineTask,
+    AlarmTask,
+    AckAlarmTask,
+    ClearAlarmTask,
+    StopReasonTask,
+    ScrapTask,
+    OrderEventTask,
+    NoteTask,
+)
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
 
 
@@ -303,6 +347,14 @@ class StoreWriter(threading.Thread):
             return ops.acknowledge_alarm(conn, task.alarm_id, task.user, task.ts_us)
         if isinstance(task, ClearAlarmTask):
             return ops.clear_alarm(conn, task.alarm_id, task.ts_us)
+        if isinstance(task, StopReasonTask):
+            return ops.insert_stop_reason(conn, task.reason)
+        if isinstance(task, ScrapTask):
+            return ops.insert_scrap(conn, task.scrap)
+        if isinstance(task, OrderEventTask):
+            return ops.insert_order_event(conn, task.event)
+        if isinstance(task, NoteTask):
+            return ops.insert_note(conn, task.note)
         return ops.insert_alarm(conn, task.alarm)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:

@@ -1,0 +1,200 @@
+"""End-of-shift report over a store filled by the simulated plant: figures, PDF, CSV and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from cadence.analytics.intervals import tile
+from cadence.analytics.kpi import kpi_report
+from cadence.clock import SimClock, to_datetime
+from cadence.config import load_settings
+from cadence.ingest.local import LocalPublisher
+from cadence.reports.csv import COLUMNS, shift_report_csv
+from cadence.reports.pdf import LABELS, shift_report_pdf
+from cadence.reports.shift import ShiftReport, report_shift, shift_report_data
+from cadence.runtime import Runtime, open_runtime
+from cadence.simulator import PlantSimulator
+from support.auth import FAST_AUTH
+
+START_US = 1_764_576_000_000_000  # 2025-12-01T08:00:00Z, a Monday: 09:00 in Paris, the morning shift
+END_US = START_US + 30 * 60 * 1_000_000
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    clock = SimClock(start_us=START_US)
+    rt = open_runtime(load_settings(data_dir=tmp_path_factory.mktemp("reports"), **FAST_AUTH), clock=clock)
+    publisher = LocalPublisher(rt.pipeline)
+    sim = PlantSimulator(rt.plant, publisher, clock, seed=11, start_us=START_US)
+    sim.step_until(END_US)  # 30 simulated minutes
+    publisher.close()
+    rt.pipeline.wait_idle(30)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="module")
+def report(runtime: Runtime) -> ShiftReport:
+    """The data window only: the shift began at 05:00 but the simulated presses started at 09:00."""
+    return shift_report_data(runtime.plant, runtime.store, (START_US, END_US))
+
+
+def test_counts_and_oee_match_a_recomputation_from_the_store(runtime: Runtime, report: ShiftReport) -> None:
+    assert [p.machine.id for p in report.presses] == [m.id for m in runtime.plant.machines]
+    for press in report.presses:
+        machine = press.machine
+        # Every stroke of the press, read with a wide margin, counted where it ends.
+        everything = runtime.store.strokes(machine.id, 0, END_US + 3_600_000_000, limit=100_000)
+        inside = [s for s in everything if START_US <= s.end_us < END_US]
+        good = sum(1 for s in inside if s.good)
+        f = press.figures
+        assert f.pq == len(inside) > 50
+        assert f.gq == good and f.sq + f.rq == len(inside) - good
+        intervals = tile(runtime.store.states(machine.id, 0, END_US + 400_000_000), [], START_US, END_US)
+        expected = kpi_report(intervals, everything, pri_s=machine.target_cycle_s or 0.0)
+        assert f.oee == expected.oee
+        assert f.availability == expected.availability
+        assert f.effectiveness == expected.effectiveness
+        assert f.trs_availability == expected.trs_availability
+        assert f.trs_performance == expected.trs_performance
+        # The Paretos account for every stop second and every bad part.
+        stop_s = f.pot_s - f.apt_s - f.unknown_s
+        assert sum(b.value for b in press.downtime) == pytest.approx(stop_s)
+        assert sum(b.value for b in press.scrap) == f.sq + f.rq
+        cycles = sorted(s.features["cycle_time_s"] for s in inside if "cycle_time_s" in s.features)
+        assert press.cycle is not None and press.cycle.count == len(cycles)
+        assert press.cycle.min_s == cycles[0] and press.cycle.max_s == cycles[-1]
+        assert press.cycle.min_s <= press.cycle.median_s <= press.cycle.p95_s <= press.cycle.max_s
+
+
+def test_lines_and_plant_pool_their_presses(report: ShiftReport) -> None:
+    assert {line.line.id for line in report.lines} == {"L1", "L2"}
+    for line in report.lines:
+        f = line.figures
+        assert f.pq == sum(p.figures.pq for p in line.presses)
+        pri_gq = sum(p.kpi.pri_gq_s for p in line.presses)
+        pbt = sum(p.kpi.pbt_s for p in line.presses)
+        assert f.oee == pytest.approx(pri_gq / pbt)
+        assert sum(b.value for b in line.downtime) == pytest.approx(
+            sum(sum(b.value for b in p.downtime) for p in line.presses)
+        )
+    assert report.figures.gq == sum(p.figures.gq for p in report.presses)
+    assert report.figures.pq > 0 and report.downtime
+
+
+def test_running_shift_is_found_and_cut_at_now(runtime: Runtime) -> None:
+    shift, running = report_shift(runtime.plant, to_datetime(END_US))
+    assert running and shift.name == "matin" and shift.start.hour == 5
+    data = shift_report_data(runtime.plant, runtime.store, shift, until_us=END_US)
+    assert data.in_progress and data.end_us == END_US
+    # Before the simulator started nothing was known: four hours of unknown time, never a gain.
+    assert data.figures.unknown_s >= 6 * 4 * 3600 - 60
+    ended, running = report_shift(runtime.plant, datetime(2025, 12, 6, 12, tzinfo=UTC))  # a Saturday
+    assert not running and ended.name == "nuit" and ended.end.weekday() == 5
+
+
+def _pdf_pages(data: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def test_pdf_has_a_summary_and_one_page_per_press_with_charts(report: ShiftReport) -> None:
+    data = shift_report_pdf(report, "fr")
+    assert data.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(data))
+    texts = [p.extract_text() for p in reader.pages]
+    assert "Rapport de fin de poste" in texts[0] and "Synthèse usine et lignes" in texts[0]
+    assert "Pareto des arrêts" in texts[0]
+    for press in report.presses:
+        page = next(i for i, t in enumerate(texts) if f"Presse {press.machine.id} ·" in t)
+        text = texts[page]
+        assert "Décomposition TRS" in text and "Temps de cycle" in text
+        assert f"{press.figures.pq}" in text and f"{press.figures.gq}" in text
+        oee = press.figures.oee
+        assert oee is not None
+        assert f"{oee * 100:.1f}".replace(".", ",") in text  # French decimal comma
+        if press.downtime:
+            top = LABELS["fr"].get(press.downtime[0].key, press.downtime[0].key)
+            assert text.count(top) >= 2  # the chart's axis label and the table's row
+            content = reader.pages[page].get_contents()
+            assert content is not None
+            # Bars are filled rectangles in the page's content stream, not images.
+            assert content.get_data().count(b" re") >= len(press.downtime) + 10
+    english = _pdf_pages(shift_report_pdf(report, "en"))
+    assert "End-of-shift report" in english[0] and "Downtime Pareto" in english[0]
+
+
+def test_csv_parses_back(report: ShiftReport) -> None:
+    for sep, decimal in ((";", ","), (",", ".")):
+        text = shift_report_csv(report, sep)
+        assert text.startswith("\ufeff")
+        rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=sep))
+        assert list(rows[0]) == list(COLUMNS)
+        assert [r["press"] for r in rows] == [p.machine.id for p in report.presses]
+        for row, press in zip(rows, report.presses, strict=True):
+            assert int(row["good_gq"]) == press.figures.gq and int(row["output_pq"]) == press.figures.pq
+            oee = press.figures.oee
+            assert oee is not None
+            assert float(row["oee"].replace(decimal, ".")) == pytest.approx(oee, abs=1e-4)
+
+
+def test_cli_writes_pdf_and_csv(runtime: Runtime, tmp_path: Path) -> None:
+    at = to_datetime(END_US).isoformat()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cadence",
+            "report",
+            "shift",
+            "--at",
+            at,
+            "--out",
+            str(tmp_path / "out"),
+            "--data-dir",
+            str(runtime.settings.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    pdfs, csvs = list((tmp_path / "out").glob("*.pdf")), list((tmp_path / "out").glob("*.csv"))
+    assert [p.name for p in pdfs] == ["shift-report-20251201-0500.pdf"] and len(csvs) == 1
+    assert "Presse P01" in "".join(_pdf_pages(pdfs[0].read_bytes()))
+    rows = list(csv.DictReader(io.StringIO(csvs[0].read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert len(rows) == len(runtime.plant.machines) and rows[0]["shift"] == "matin"
+
+
+def test_downtime_pareto_groups_by_reason_with_unqualified_and_micro_stops_apart() -> None:
+    from cadence.domain.states import MachineState as S
+    from cadence.domain.states import StateChange
+    from cadence.reports.shift import MICRO_STOPS, UNQUALIFIED, downtime_pareto
+
+    m = 60_000_000
+    changes = [
+        StateChange(0, S.RUNNING),
+        StateChange(10 * m, S.DOWN, "breakdown.hydraulic"),  # 12 min
+        StateChange(22 * m, S.RUNNING),
+        StateChange(30 * m, S.IDLE),  # 8 min, nobody said why
+        StateChange(38 * m, S.RUNNING),
+        StateChange(40 * m, S.DOWN, "breakdown.hydraulic"),  # 6 min more, a second stop
+        StateChange(46 * m, S.RUNNING),
+        StateChange(50 * m, S.IDLE, "waiting.material"),  # 2 min: a micro-stop whatever its reason
+        StateChange(52 * m, S.RUNNING),
+    ]
+    bars = downtime_pareto(tile(changes, [], 0, 60 * m))
+    assert [(b.key, b.value / 60, b.count) for b in bars] == [
+        ("breakdown.hydraulic", 18.0, 2),
+        (UNQUALIFIED, 8.0, 1),
+        (MICRO_STOPS, 2.0, 1),
+    ]
