@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -458,12 +460,18 @@ device_key_app = typer.Typer(
 app.add_typer(device_key_app, name="device-key")
 
 
-def _open_auth(config: Path | None, data_dir: Path | None) -> AuthService:
+@contextmanager
+def _open_auth(config: Path | None, data_dir: Path | None) -> Iterator[AuthService]:
+    """The users database of the settings' data directory, closed when the command is done."""
     from cadence.auth import open_auth
     from cadence.clock import WallClock
 
     _logging(verbose=False)  # key creation and revocation are logged: the audit trail of the console
-    return open_auth(_settings(config, data_dir=data_dir), WallClock())
+    auth = open_auth(_settings(config, data_dir=data_dir), WallClock())
+    try:
+        yield auth
+    finally:
+        auth.close()
 
 
 def _when(ts_us: int | None) -> str:
@@ -482,11 +490,8 @@ def device_key_add(
 
     Example: cadence device-key add line1-gateway
     """
-    auth = _open_auth(config, data_dir)
-    try:
+    with _open_auth(config, data_dir) as auth:
         key = auth.create_device_key(name)
-    finally:
-        auth.close()
     # The key alone on stdout, so that a script can capture it; the hint goes to stderr.
     sys.stdout.write(key + "\n")
     err_console.print(
@@ -499,11 +504,8 @@ def device_key_list(data_dir: DataDirOption = None, config: ConfigOption = None)
     """List the device keys (never the keys themselves), revoked ones included."""
     from rich.table import Table
 
-    auth = _open_auth(config, data_dir)
-    try:
+    with _open_auth(config, data_dir) as auth:
         keys = auth.list_device_keys()
-    finally:
-        auth.close()
     table = Table("name", "created", "last used", "revoked")
     for k in keys:
         table.add_row(k.name, _when(k.created_us), _when(k.last_used_us), _when(k.revoked_us))
@@ -520,11 +522,8 @@ def device_key_revoke(
 
     Example: cadence device-key revoke line1-gateway
     """
-    auth = _open_auth(config, data_dir)
-    try:
+    with _open_auth(config, data_dir) as auth:
         revoked = auth.revoke_device_key(name)
-    finally:
-        auth.close()
     console.print(f"Device key {revoked.name!r} revoked", highlight=False)
 
 
@@ -574,11 +573,8 @@ def user_add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
-    auth = _open_auth(config, data_dir)
-    try:
+    with _open_auth(config, data_dir) as auth:
         user = auth.create_user(name, chosen, password, locale)
-    finally:
-        auth.close()
     console.print(f"Created {user.name} ({user.role.value})")
 
 
@@ -589,11 +585,8 @@ def user_unlock(
     config: ConfigOption = None,
 ) -> None:
     """Lift a login lockout before its time runs out."""
-    auth = _open_auth(config, data_dir)
-    try:
+    with _open_auth(config, data_dir) as auth:
         auth.unlock(name)
-    finally:
-        auth.close()
     console.print(f"Unlocked {name}")
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from cadence.ingest.broker import write_broker_config
+from conftest import require
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 # Seconds to wait for a started broker to accept connections: it starts in ~10 ms; a loaded 2-core CI
@@ -181,11 +182,7 @@ def start_broker(
 @pytest.fixture
 def mosquitto_broker(tmp_path: Path) -> Iterator[BrokerFactory]:
     """Factory fixture: ``mosquitto_broker(overrides=..., name=...)`` → a started :class:`Broker`."""
-    if mosquitto_binary() is None:
-        reason = f"mosquitto is not installed ({MOSQUITTO} missing)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"required under CI: {reason}")
-        pytest.skip(reason)
+    require(mosquitto_binary() is not None, f"mosquitto is not installed ({MOSQUITTO} missing)")
     started: list[Broker] = []
 
     def factory(*, overrides: Mapping[str, object] | None = None, name: str | None = None) -> Broker:

@@ -29,10 +29,9 @@ import threading
 import time
 from concurrent.futures import Future
 
-from cadence.errors import StoreBacklogFull, StoreClosed
+from cadence.errors import StoreClosed
 from cadence.ingest.inbox import Inbox
 from cadence.ingest.pipeline import (
-    BACKLOG_MAX_WAIT_S,
     GROUP_MAX_BYTES,
     GROUP_MAX_MESSAGES,
     MAX_PENDING_GROUPS,
@@ -74,7 +73,7 @@ class LocalPublisher:
         self._settled = 0
         self._cond = threading.Condition()
         self._closing = threading.Event()
-        self._busy = False
+        self._never = threading.Event()  # submit_waiting's stop: the publisher waits as long as it takes
         self._thread = threading.Thread(target=self._feed, name="cadence-local-publisher", daemon=True)
         self._thread.start()
 
@@ -129,23 +128,11 @@ class LocalPublisher:
         future.add_done_callback(lambda f: self._release(len(group), f))
 
     def _hand_over(self, prepared: Prepared) -> Future[list[MessageResult]]:
-        """Submit, waiting while the store pushes back."""
-        wait_s = 0.01
-        while True:
-            try:
-                future = self.pipeline.submit(prepared)
-            except StoreBacklogFull:
-                self.pipeline.stats.count_store_busy()
-                if not self._busy:
-                    self._busy = True
-                    logger.warning("store backlog full: the local publisher waits")
-                time.sleep(wait_s)
-                wait_s = min(2 * wait_s, BACKLOG_MAX_WAIT_S)
-                continue
-            if self._busy:
-                self._busy = False
-                logger.info("store accepts writes again")
-            return future
+        """Submit, waiting while the store pushes back (never gives up: nothing else would take them)."""
+        future = self.pipeline.submit_waiting(prepared, self._never, "the local publisher")
+        if future is None:  # only a set stop event gives None, and this one is never set
+            raise StoreClosed("the local publisher stopped waiting for the store")
+        return future
 
     def _release(self, messages: int, future: Future[list[MessageResult]] | None) -> None:
         with self._cond:

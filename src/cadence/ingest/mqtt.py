@@ -45,10 +45,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from cadence.errors import StoreBacklogFull, StoreClosed
+from cadence.errors import StoreClosed
 from cadence.ingest.inbox import Inbox
 from cadence.ingest.pipeline import (
-    BACKLOG_MAX_WAIT_S,
     GROUP_MAX_BYTES,
     GROUP_MAX_MESSAGES,
     MAX_PENDING_GROUPS,
@@ -156,7 +155,6 @@ class MqttIngest:
         self._started = False
         self._lost_at: float | None = None
         self._inbox_full = False
-        self._store_busy = False
         self._failing = False
         self.reconnects = 0
 
@@ -418,27 +416,13 @@ class MqttIngest:
 
     def _submit(self, prepared: Prepared) -> Future[list[MessageResult]] | None:
         """Submit, waiting while the store pushes back; None when ingest stops or the store is closed."""
-        wait_s = 0.01
-        while True:
-            try:
-                future = self.pipeline.submit(prepared)
-            except StoreBacklogFull:
-                self.pipeline.stats.count_store_busy()
-                if not self._store_busy:
-                    self._store_busy = True
-                    logger.warning("store backlog full: MQTT ingest waits (the broker queues meanwhile)")
-                if self._stop_decoder.wait(wait_s):
-                    return None
-                wait_s = min(wait_s * 2, BACKLOG_MAX_WAIT_S)
-                continue
-            except StoreClosed:
-                logger.error("the store is closed: MQTT messages stay un-acked until ingest runs again")
-                self._stop_decoder.wait(1.0)
-                return None
-            if self._store_busy:
-                self._store_busy = False
-                logger.info("store accepts writes again")
-            return future
+        try:
+            # The broker queues meanwhile: un-acked messages hold its in-flight window.
+            return self.pipeline.submit_waiting(prepared, self._stop_decoder, "MQTT ingest")
+        except StoreClosed:
+            logger.error("the store is closed: MQTT messages stay un-acked until ingest runs again")
+            self._stop_decoder.wait(1.0)
+            return None
 
     # --- completion (pipeline thread) ------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from cadence.domain.batch import Batch, IdempotencyKey
 from cadence.domain.plant import Plant
-from cadence.errors import IngestError, KeyConflict, StoreClosed, StoreError
+from cadence.errors import IngestError, KeyConflict, StoreBacklogFull, StoreClosed, StoreError
 from cadence.ingest import failpoints
 from cadence.ingest.stats import IngestStats
 from cadence.ingest.validation import PlantValidator
@@ -166,6 +166,7 @@ class IngestPipeline:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0  # groups submitted and not yet completed
+        self._store_busy = False  # a channel is waiting on a full store backlog (see submit_waiting)
         self._closed = False
         self._unexpected_seen: set[str] = set()
         self._quarantine_failing = False
@@ -242,6 +243,35 @@ class IngestPipeline:
         else:
             store_future.add_done_callback(lambda f: self._hand_over(prepared, f, result))
         return result
+
+    def submit_waiting(
+        self, prepared: Prepared, stop: threading.Event, channel: str
+    ) -> Future[list[MessageResult]] | None:
+        """:meth:`submit`, waiting while the store pushes back (10 ms doubling to BACKLOG_MAX_WAIT_S).
+
+        Returns None when ``stop`` is set while waiting. :class:`~cadence.errors.StoreClosed` is raised as
+        by :meth:`submit`. The channels (MQTT ingest, the in-process publisher) share this loop, and the
+        warning is logged once per busy spell of the store, not once per waiting group.
+        """
+        wait_s = 0.01
+        while True:
+            try:
+                future = self.submit(prepared)
+            except StoreBacklogFull:
+                self.stats.count_store_busy()
+                with self._lock:
+                    first, self._store_busy = not self._store_busy, True
+                if first:
+                    logger.warning("store backlog full: %s waits", channel)
+                if stop.wait(wait_s):
+                    return None
+                wait_s = min(wait_s * 2, BACKLOG_MAX_WAIT_S)
+                continue
+            with self._lock:
+                recovered, self._store_busy = self._store_busy, False
+            if recovered:
+                logger.info("store accepts writes again")
+            return future
 
     def handle_many(self, messages: Sequence[Inbound]) -> Future[list[MessageResult]]:
         """:meth:`prepare` then :meth:`submit`."""

@@ -68,6 +68,12 @@ def tiles(plant: Plant, store: TimeSeriesStore, now_us: int) -> list[Tile]:
     return out
 
 
+def tile(plant: Plant, store: TimeSeriesStore, machine: Machine, now_us: int) -> Tile:
+    """The tile of one machine (a press page needs only its own, not the whole plant's)."""
+    alarms = store.alarms(limit=1_000, active=True, machine=machine.id)
+    return _tile(machine, store, shift_window(plant, now_us), now_us, len(alarms))
+
+
 def _tile(machine: Machine, store: TimeSeriesStore, window: ShiftWindow, now_us: int, alarms: int) -> Tile:
     changes = store.states(machine.id, 0, now_us + 1)
     strokes = store.strokes(machine.id, window.start_us, window.end_us + 1, limit=MAX_STROKES_PER_SHIFT)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 
+from cadence.analytics.intervals import tile as tile_intervals
 from cadence.auth import PUBLIC, Permission, User, allowed, require, require_session
 from cadence.auth.service import CurrentSession
 from cadence.auth.web import CSRF_HEADER, check_csrf, current_session, get_auth, sign_in, sign_out
@@ -23,7 +24,7 @@ from cadence.clock import to_datetime
 from cadence.domain.states import MachineState
 from cadence.errors import CadenceError
 from cadence.services.alarms import AlarmService
-from cadence.services.overview import Tile, shift_window, tiles
+from cadence.services.overview import shift_window, tile, tiles
 from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, jinja_env, negotiate, translations
 from cadence.web.vocabulary import ROLE_LABELS, STATE_LABELS
@@ -144,8 +145,8 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
     """One press: live trends, the last stroke over the envelope of normal ones, cycle times, states."""
     machine = runtime.data.machine(machine_id)  # NotFound → the error envelope
     now = runtime.clock.now_us()
-    tile: Tile = next(t for t in tiles(runtime.plant, runtime.store, now) if t.machine.id == machine.id)
-    window = tile.shift
+    found = tile(runtime.plant, runtime.store, machine, now)
+    window = found.shift
     strokes = runtime.store.strokes(machine.id, window.start_us, window.end_us + 1, limit=20_000)
     cycle_times = [s.features["cycle_time_s"] for s in strokes if "cycle_time_s" in s.features]
     recent = [
@@ -164,7 +165,7 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
         "press.html",
         nav="overview",
         machine=machine,
-        tile=tile,
+        tile=found,
         shift=window,
         timeline=_timeline(runtime, machine.id, window.start_us, window.end_us),
         recent=recent,
@@ -174,19 +175,19 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
 
 
 def _timeline(runtime: Any, machine: str, start_us: int, end_us: int) -> list[dict[str, Any]]:
-    """Segments of the shift's state timeline as shares of the window (what was unknown is 'offline')."""
+    """Segments of the shift's state timeline as shares of the window (what was unknown is 'offline').
+
+    The state engine cuts the window; each segment is coloured by the state the machine reported.
+    """
     span = max(end_us - start_us, 1)
     changes = runtime.store.states(machine, 0, end_us + 1)
-    segments: list[dict[str, Any]] = []
-    state, since = MachineState.OFFLINE.value, start_us
-    for change in changes:
-        if change.ts_us <= start_us:
-            state = change.state.value
-            continue
-        segments.append({"state": state, "share": (change.ts_us - since) / span})
-        state, since = change.state.value, change.ts_us
-    segments.append({"state": state, "share": (end_us - since) / span})
-    return [s for s in segments if s["share"] > 0]
+    return [
+        {
+            "state": MachineState.OFFLINE.value if iv.source is None else iv.source.state.value,
+            "share": (iv.end_us - iv.start_us) / span,
+        }
+        for iv in tile_intervals(changes, [], start_us, end_us)
+    ]
 
 
 @router.get("/alarms", response_class=HTMLResponse)
