@@ -46,7 +46,6 @@ class VendoredPackage:
 # CommonJS build, none of which a plain <script src> can load. uPlot's IIFE build defines window.uPlot.
 PACKAGES: tuple[VendoredPackage, ...] = (
     VendoredPackage("htmx.org", ("dist/htmx.min.js",)),
-    VendoredPackage("htmx-ext-sse", ("dist/sse.min.js",)),
     VendoredPackage("uplot", ("dist/uPlot.iife.min.js", "dist/uPlot.min.css")),
 )
 

@@ -78,7 +78,7 @@ def test_copy_refuses_a_package_that_is_not_installed(tmp_path: Path) -> None:
     _require_node_modules()
     partial = tmp_path / "node_modules"
     shutil.copytree(NODE_MODULES / "htmx.org", partial / "htmx.org")
-    with pytest.raises(ConfigError, match="htmx-ext-sse: package not installed"):
+    with pytest.raises(ConfigError, match="uplot: package not installed"):
         assets.vendor(partial, tmp_path / "vendor", PINNED)
 
 
