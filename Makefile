@@ -52,6 +52,8 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py --write-docs
 	$(BIN)/python benchmarks/live_latency.py --write-docs
 	$(BIN)/python benchmarks/ui_paint.py --write-docs
+	$(BIN)/python benchmarks/reports.py --write-docs
+	$(BIN)/python benchmarks/kpi_year.py --write-docs
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules src/cadence/web/static/vendor

@@ -308,6 +308,7 @@ def serve(
     settings = _settings(config, data_dir=data_dir, plant_file=plant, http_host=host, http_port=port)
     runtime = open_runtime(settings)
     runtime.start_maintenance()
+    runtime.start_report_scheduler()  # each shift's PDF and CSV into the archive when it ends
     mqtt_ingest = watch = None
     try:
         if mqtt:
@@ -379,6 +380,9 @@ def check_config(
     console.print(table)
     shifts = ", ".join(f"{s.name} {s.start:%H:%M}+{s.hours:g}h" for s in the_plant.shifts) or "none"
     console.print(f"Shifts: {shifts}")
+    closed = {h for s in the_plant.shifts for h in s.holidays.holidays}
+    days = ", ".join(sorted(f"{h.text}{f' {h.name}' if h.name else ''}" for h in closed)) or "none"
+    console.print(f"Holidays (no shift starts on them): {days}", highlight=False)
 
 
 @app.command()
@@ -416,7 +420,9 @@ def trace(
     # Read-only: a search runs beside `cadence serve` and must never take the writer's place.
     store = SqliteStore(settings.store_path, read_only=True)
     try:
-        found = Traceability(load_plant(settings.plant_file), store).search(*given[0])
+        service = Traceability(load_plant(settings.plant_file), store)
+        # The counts cover every part; only the CSV needs every stroke, the table shows the 50 newest.
+        found = service.export(*given[0]) if csv_file is not None else service.search(*given[0], limit=50)
     finally:
         store.close()
     if csv_file is not None:
@@ -436,7 +442,7 @@ def trace(
         )
     console.print(orders)
     parts = Table("start", "press", "n", "serial", "lot", "material lot", "die", "result")
-    for s in found.strokes[:50]:
+    for s in found.strokes:
         parts.add_row(
             _when(s.start_us),
             s.machine,
@@ -448,10 +454,9 @@ def trace(
             "OK" if s.good else f"NOK {s.scrap_reason or ''}".strip(),
         )
     console.print(parts)
-    more = " (truncated)" if found.truncated else ""
-    console.print(
-        f"{len(found.strokes):,} parts{more}: {found.good:,} good, {found.scrap:,} scrap", highlight=False
-    )
+    console.print(f"{found.parts:,} parts: {found.good:,} good, {found.scrap:,} scrap", highlight=False)
+    if found.truncated:
+        console.print(f"(the {len(found.strokes):,} newest shown; --csv writes every part)", highlight=False)
 
 
 device_key_app = typer.Typer(
@@ -647,6 +652,183 @@ def report_shift(
     csv_path.write_text(shift_report_csv(report, separator), encoding="utf-8", newline="")
     state = "in progress" if running else "ended"
     console.print(f"Shift {shift.name} ({state}): wrote {pdf_path} and {csv_path}", highlight=False)
+
+
+@report_app.command("list")
+def report_list(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent shifts to list.")] = 50,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The shift reports in the archive, newest first, and the shifts whose automatic report failed.
+
+    Example: cadence report list --limit 10
+    """
+    from zoneinfo import ZoneInfo
+
+    from rich.table import Table
+
+    from cadence.clock import to_datetime
+    from cadence.plantfile import load_plant
+    from cadence.reports.archive import FileKind, ReportArchive
+
+    settings = _settings(config, data_dir=data_dir)
+    tz = ZoneInfo(load_plant(settings.plant_file).site.timezone)
+    archive = ReportArchive(settings.reports_path)
+    try:
+        found, failures = archive.recent(limit=limit), archive.failures()
+    finally:
+        archive.close()
+
+    def local(ts_us: int) -> str:
+        return f"{to_datetime(ts_us).astimezone(tz):%Y-%m-%d %H:%M}"
+
+    if not found:
+        console.print(f"No report in {settings.reports_path} yet.", highlight=False)
+    else:
+        table = Table(title=f"Shift reports in {settings.reports_path}")
+        for column in ("id", "shift", "date", "period", "status", "generated", "by", "PDF"):
+            table.add_column(column)
+        for r in found:
+            table.add_row(
+                str(r.id),
+                r.shift_name,
+                r.local_date,
+                f"{local(r.shift_start_us)[11:]}–{local(r.shift_end_us)[11:]}",
+                "final" if r.final else f"in progress (to {local(r.until_us)[11:]})",
+                local(r.generated_us),
+                r.trigger.value + (f" ({r.requested_by})" if r.requested_by else ""),
+                r.relative(FileKind.PDF),
+            )
+        console.print(table)
+    for f in failures:
+        err_console.print(
+            f"[red]failed[/red] {escape(f.shift_name)} {local(f.shift_start_us)}: {f.attempts} attempts, "
+            f"last {local(f.last_attempt_us)}: {escape(f.last_error)}",
+            highlight=False,
+        )
+
+
+@report_app.command("regenerate")
+def report_regenerate(
+    shift: Annotated[str, typer.Option("--shift", help="Shift name, as in the plant file (e.g. matin).")],
+    day: Annotated[
+        str, typer.Option("--date", help="Local date the shift starts on, YYYY-MM-DD (a night: its evening).")
+    ],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Make again (or for the first time) the archived report of one shift, e.g. after late data.
+
+    Example: cadence report regenerate --shift nuit --date 2026-11-30
+    """
+    from datetime import date
+
+    from cadence.clock import WallClock
+    from cadence.plantfile import load_plant
+    from cadence.reports.archive import FileKind, ReportArchive, Trigger
+    from cadence.services.report_scheduler import ShiftReports, options_from
+    from cadence.store.sqlite import SqliteStore
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(f"--date {day!r}: expected YYYY-MM-DD") from None
+    settings = _settings(config, data_dir=data_dir)
+    plant = load_plant(settings.plant_file)
+    # Read-only, like `report shift`: it runs beside `cadence serve` without taking the writer's place.
+    store = SqliteStore(settings.store_path, read_only=True)
+    archive = ReportArchive(settings.reports_path)
+    try:
+        reports = ShiftReports(plant, store, archive, WallClock(), options_from(settings))
+        made = reports.regenerate(shift, when, Trigger.CLI)
+    finally:
+        archive.close()
+        store.close()
+    state = "final" if made.final else "in progress"
+    console.print(
+        f"Shift {made.shift_name} of {made.local_date} ({state}, version {made.generation}): "
+        f"{archive.root / made.relative(FileKind.PDF)} and .csv",
+        highlight=False,
+    )
+
+
+@report_app.command("roi")
+def report_roi(
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="Baseline period, local dates: YYYY-MM-DD:YYYY-MM-DD.")
+    ],
+    current: Annotated[
+        str, typer.Option("--current", help="Current period, local dates: YYYY-MM-DD:YYYY-MM-DD.")
+    ],
+    machine: Annotated[str | None, typer.Option("--machine", help="One press (default: the plant).")] = None,
+    line: Annotated[str | None, typer.Option("--line", help="One line (default: the plant).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the one-page PDF to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+    locale: Annotated[str, typer.Option("--locale", help="Language of the PDF: fr or en.")] = "fr",
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Before/after comparison of two periods: yield, OEE, scrap, energy and downtime, with 95 % intervals.
+
+    Example: cadence report roi --baseline 2026-01-01:2026-03-31 --current 2026-04-01:2026-06-30 --out roi.pdf
+    """
+    import json
+
+    from rich.table import Table
+
+    from cadence.clock import WallClock
+    from cadence.plantfile import load_plant
+    from cadence.reports.roi_pdf import format_rows, summary_sentences, table_headers, unreliable_text
+    from cadence.reports.roi_pdf import roi_pdf as render_roi_pdf
+    from cadence.services.roi import DateRange, Scope, roi_report
+    from cadence.store.sqlite import SqliteStore
+
+    if locale not in ("fr", "en"):
+        raise typer.BadParameter("--locale must be fr or en")
+    if machine and line:
+        raise typer.BadParameter("give --machine or --line, not both")
+    scope = Scope.parse(f"press:{machine}" if machine else f"line:{line}" if line else "plant")
+    settings = _settings(config, data_dir=data_dir)
+    plant = load_plant(settings.plant_file)
+    periods = DateRange.parse(baseline), DateRange.parse(current)
+    # Read-only: a report runs beside `cadence serve` and must never take the writer's place.
+    store = SqliteStore(settings.store_path, read_only=True)
+    try:
+        report = roi_report(
+            plant,
+            store,
+            *periods,
+            scope,
+            co2_g_per_kwh=settings.co2_grid_g_per_kwh,
+            co2_source=settings.co2_grid_source,
+            now_us=WallClock().now_us(),
+        )
+    finally:
+        store.close()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(render_roi_pdf(report, locale))
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(*table_headers(locale), title=f"{report.scope_name}: {periods[1]} vs {periods[0]}")
+    for cell in format_rows(report.rows, locale):
+        table.add_row(
+            f"{cell.label} ({cell.unit})",
+            cell.baseline,
+            cell.current,
+            cell.difference,
+            cell.relative,
+            cell.verdict_text,
+        )
+    console.print(table)
+    for sentence in summary_sentences(report, locale):
+        console.print(f"• {sentence}", highlight=False)
+    if (warning := unreliable_text(report, locale)) is not None:
+        console.print(f"[yellow]{escape(warning)}[/yellow]")
+    if out is not None:
+        console.print(f"Wrote {out}", highlight=False)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ Precedence: explicit arguments > environment (``CADENCE_…``, nested with ``__`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(
         3600.0, ge=0, description="How often the retention policy is applied by serve and ingest (0 = never)."
     )
+    # KPI rollups (docs/guides/kpis.md, "Rollups"); retention never deletes them.
+    kpi_refresh_interval_s: float = Field(
+        300.0,
+        ge=0,
+        description="How often serve and ingest roll up closed KPI hours and recompute those late data "
+        "changed (0 = never: KPI queries then compute from raw data, slowly over long periods).",
+    )
     retention_raw_waveform_days: float = Field(7.0, ge=0, description="Raw fast (waveform) samples.")
     retention_raw_slow_days: float = Field(90.0, ge=0, description="Raw slow samples (temperatures, power).")
     retention_rollup_1m_days: float = Field(400.0, ge=0, description="1-minute rollups.")
@@ -123,10 +130,59 @@ class Settings(BaseSettings):
     )
     auth_argon2_parallelism: int = Field(1, ge=1, le=16, description="argon2id lanes (threads) per hash.")
 
+    # Energy and CO2 (docs/guides/roi.md). Default: the regulatory factor for mainland France (Arrêté du
+    # 10 avril 2012, 0.053 kgCO2/kWh consumed), inside ADEME's "mix moyen – consommation" range of about
+    # 50–60 g (docs/domain.md §5.2); set your own factor, with its source and year, for a GHG report.
+    co2_grid_g_per_kwh: float = Field(
+        53.0,
+        ge=0,
+        description="Carbon intensity of the electricity used, in gCO2e per kWh (CO2 per good part in the "
+        "ROI view); default: mainland France, Arrêté du 10 avril 2012.",
+    )
+    co2_grid_source: str = Field(
+        "Arrêté du 10 avril 2012, France continentale, électricité consommée",
+        description="Where the CO2 factor comes from (source, scope and year), printed beside it.",
+    )
+
+    # Shift reports (docs/guides/shift-reports.md)
+    reports_dir: Path | None = Field(
+        None,
+        description="Directory of the shift-report archive (PDF, CSV and index); default: data_dir/reports.",
+    )
+    reports_auto: bool = Field(
+        True, description="Make each shift's report automatically when the shift ends (serve and demo)."
+    )
+    reports_grace_s: float = Field(
+        300.0,
+        ge=0,
+        description="Wait this long after a shift ends before making its report, so that late data "
+        "(gateway buffers, edge agents catching up) is in it (plant-clock seconds).",
+    )
+    reports_catchup_days: float = Field(
+        7.0,
+        gt=0,
+        le=366,
+        description="After downtime, the reports of missed shifts that ended at most this long ago are "
+        "made; older ones only on demand (cadence report regenerate, the Reports page).",
+    )
+    reports_check_interval_s: float = Field(
+        30.0, gt=0, description="How often the report scheduler looks for ended shifts (wall-clock seconds)."
+    )
+    reports_locale: Literal["fr", "en"] = Field("fr", description="Language of the automatic PDF reports.")
+    reports_csv_separator: Literal[";", ","] = Field(
+        ";",
+        description="CSV separator of the automatic reports: ';' with decimal commas (French Excel) or ','.",
+    )
+
     @property
     def store_path(self) -> Path:
         """The embedded store's database file."""
         return self.data_dir / "cadence.db"
+
+    @property
+    def reports_path(self) -> Path:
+        """The shift-report archive: ``reports_dir``, else ``data_dir/reports``."""
+        return self.reports_dir if self.reports_dir is not None else self.data_dir / "reports"
 
     @property
     def users_db_path(self) -> Path:

@@ -144,6 +144,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
             url = api.url
         console.print(_banner(runtime, simulator, options, url))
         sim_thread.start()
+        runtime.start_report_scheduler()  # shift reports on the simulated clock, listed at /reports
         _watch(console, runtime, simulator, options, started)
     except KeyboardInterrupt:
         console.print("[yellow]Stopping…[/yellow]")

@@ -10,7 +10,7 @@ The format is documented in docs/reference/plant-file.md; ``cadence check-config
 from __future__ import annotations
 
 import tomllib
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cadence.domain.plant import Area, Line, Machine, Plant, Site
-from cadence.domain.shifts import ShiftPattern
+from cadence.domain.shifts import NO_HOLIDAYS, Holiday, HolidayCalendar, ShiftPattern
 from cadence.domain.signals import SignalKind, SignalSpec
 from cadence.errors import ConfigError
 from cadence.protocol.topics import ID_PATTERN
@@ -95,6 +95,25 @@ class _ShiftFile(_Strict):
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     hours: float = Field(gt=0, le=24)
     days: list[_Day] = Field(default_factory=_every_day, min_length=1)
+    # A shift that runs on holidays too (a weekend maintenance crew, a continuous furnace line).
+    on_holidays: bool = False
+
+
+class _HolidayFile(_Strict):
+    """One closed day: ``YYYY-MM-DD`` once, or ``MM-DD`` every year (docs/guides/shift-reports.md)."""
+
+    date: str
+    name: str = ""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _calendar_date(cls, value: object) -> str:
+        # TOML reads an unquoted 2026-12-25 as a date: accept it as the text it stands for.
+        text = value.isoformat() if isinstance(value, date) else value
+        if not isinstance(text, str):
+            raise ValueError("must be a date: 'YYYY-MM-DD' (one day) or 'MM-DD' (every year)")
+        Holiday.parse(text)  # its ValueError names the rule
+        return text
 
 
 class _PlantFile(_Strict):
@@ -105,6 +124,7 @@ class _PlantFile(_Strict):
     profiles: dict[Ident, _ProfileFile] = Field(default_factory=dict)
     machines: list[_MachineFile] = Field(min_length=1)
     shifts: list[_ShiftFile] = Field(default_factory=list)
+    holidays: list[_HolidayFile] = Field(default_factory=list)
 
 
 def load_plant(path: Path) -> Plant:
@@ -136,7 +156,7 @@ def _describe(source: str, err: ValidationError) -> str:
     lines = []
     for problem in err.errors():
         key = _key(problem["loc"])
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check its spelling; docs/reference/plant-file.md lists the allowed keys)"
         elif problem["type"] == "string_pattern_mismatch" and "id" in key.rsplit(".", 1)[-1]:
@@ -191,6 +211,10 @@ def _cross_references(spec: _PlantFile) -> list[str]:
         for j, other in enumerate(spec.shifts[:i]):
             if other.name == shift.name:
                 problems.append(f"shifts[{i}].name = {shift.name!r}: already used by shifts[{j}]")
+    for i, day in enumerate(spec.holidays):
+        for j, earlier in enumerate(spec.holidays[:i]):
+            if Holiday.parse(earlier.date) == Holiday.parse(day.date):
+                problems.append(f"holidays[{i}].date = {day.date!r}: already declared by holidays[{j}]")
     for key, signals in _all_signal_tables(spec):
         for name, sig in signals.items():
             if sig.min is not None and sig.max is not None and sig.min >= sig.max:
@@ -235,12 +259,14 @@ def _build(spec: _PlantFile) -> Plant:
                 target_cycle_s=m.target_cycle_s,
             )
         )
+    calendar = HolidayCalendar(tuple(Holiday.parse(h.date, h.name) for h in spec.holidays))
     shifts = tuple(
         ShiftPattern(
             name=s.name,
             start=time.fromisoformat(s.start),
             hours=s.hours,
             weekdays=frozenset(_DAYS[d] for d in s.days),
+            holidays=NO_HOLIDAYS if s.on_holidays else calendar,
         )
         for s in spec.shifts
     )

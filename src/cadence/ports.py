@@ -9,7 +9,7 @@ every implementation found.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -171,6 +171,85 @@ class RetentionReport:
     ledger_keys_deleted: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class TraceGroup:
+    """Strokes of one traceability key that share order, part, lots, press and die, counted by the store.
+
+    :meth:`TimeSeriesStore.trace_summary` returns these so a heat of tens of thousands of parts is
+    summed where the data is, never loaded stroke by stroke. ``first_start_us``/``last_start_us`` bound
+    the group's stroke starts.
+    """
+
+    order: str | None
+    part: str | None
+    lot: str | None
+    material_lot: str | None
+    machine: str
+    die: str | None
+    good: int
+    scrap: int
+    first_start_us: int
+    last_start_us: int
+
+    @property
+    def parts(self) -> int:
+        return self.good + self.scrap
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRollup:
+    """KPI time elements and quantities of one machine over ``[start_us, end_us)``: one clock hour as the
+    KPI refresh computes it (:mod:`cadence.services.kpi_history`), or the sum of a day's hours.
+
+    Times are whole microseconds per interval category, so sums of hours are exact. Quantities are the
+    press's own judgement; scrap declared by operators is kept apart in ``declared`` because its cap (at
+    most the good parts, :func:`cadence.analytics.kpi.kpi_report`) applies to a whole period, not hour by
+    hour. ``failure_events`` counts the down runs that *start* in the span; ``down_carry`` says the span
+    begins inside a down run that began before it (a period starting there counts that run once).
+    ``downtime_us`` is stop time by reason code, with ``unqualified`` and ``micro_stop`` keys of its own.
+    ``energy_kwh`` is None for a machine without a motor power signal.
+    """
+
+    machine: str
+    start_us: int
+    end_us: int
+    running_us: int = 0
+    idle_us: int = 0
+    micro_stop_us: int = 0
+    down_us: int = 0
+    planned_stop_us: int = 0
+    setup_us: int = 0
+    no_order_us: int = 0
+    unknown_us: int = 0
+    pq: int = 0
+    gq: int = 0
+    sq: int = 0
+    rq: int = 0
+    declared: int = 0
+    pri_pq_s: float = 0.0
+    pri_gq_s: float = 0.0
+    failure_events: int = 0
+    down_carry: bool = False
+    energy_kwh: float | None = None
+    downtime_us: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiStatus:
+    """Where a machine's KPI rollups stand: what the refresh has to (re)compute.
+
+    ``token`` is the store's invalidation counter when this was read: give it back to
+    :meth:`TimeSeriesStore.put_kpi_hours` so that an hour invalidated by data committed meanwhile stays
+    dirty instead of being overwritten with figures computed without that data.
+    """
+
+    machine: str
+    first_data_us: int | None  # the earliest state change or stroke start of the machine
+    rolled_until_us: int | None  # end of the latest hour rolled up
+    dirty_hours: tuple[int, ...]  # starts of the hours invalidated by late data, oldest first
+    token: int
+
+
 @runtime_checkable
 class TimeSeriesStore(Protocol):
     """Durable storage for samples, strokes, states, alarms, operator events and quarantined messages.
@@ -229,16 +308,45 @@ class TimeSeriesStore(Protocol):
         end_us: int | None = None,
         limit: int = 1000,
         with_waveform: bool = False,
+        offset: int = 0,
     ) -> list[Stroke]:
         """Traceability search: the strokes carrying one key, NEWEST FIRST, at most ``limit``.
 
         Exactly one of ``serial``, ``lot``, ``material_lot``, ``order`` and ``die`` must be given (else
         ``ValueError``); ``machine`` and the half-open ``[start_us, end_us)`` range of stroke starts narrow
-        the answer. Backends must answer from an index on the key, not a scan of every stroke.
+        the answer. Backends must answer from an index on the key, not a scan of every stroke. ``offset``
+        skips that many strokes of the newest-first order (paging; ties on a start are broken by machine).
         """
         ...
 
+    def trace_summary(
+        self,
+        *,
+        serial: str | None = None,
+        lot: str | None = None,
+        material_lot: str | None = None,
+        order: str | None = None,
+        die: str | None = None,
+        machine: str | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+    ) -> list[TraceGroup]:
+        """The strokes :meth:`find_strokes` would return with the same arguments (without a limit), counted
+        per (order, part, lot, material lot, machine, die), most recent group first. Backends aggregate
+        where the data is (an index, not one object per stroke)."""
+        ...
+
     def states(self, machine: str, start_us: int, end_us: int) -> list[StateChange]: ...
+
+    def state_at(self, machine: str, ts_us: int) -> StateChange | None:
+        """The change in force at ``ts_us``: the last one at or before it, however old (None: none yet).
+        Backends answer from an index seek, never by reading the machine's history."""
+        ...
+
+    def states_since(self, machine: str, start_us: int, end_us: int) -> list[StateChange]:
+        """What a period ``[start_us, end_us)`` needs to be tiled: the change in force at ``start_us`` (when
+        it is older than ``start_us``) followed by the changes in the period, oldest first."""
+        ...
 
     def alarms(
         self,
@@ -287,6 +395,34 @@ class TimeSeriesStore(Protocol):
         """Notes written in ``[start_us, end_us)``, oldest first; with ``machine``, only that machine's."""
         ...
 
+    # KPI rollups (cadence.services.kpi_history). Late state changes, strokes, stop reasons and scrap
+    # declarations mark the hours they change dirty in the same transaction as they are stored.
+
+    def kpi_status(self, machine: str) -> KpiStatus:
+        """What the KPI refresh needs to know about ``machine``'s rollups (dirty hours, token, extent)."""
+        ...
+
+    def put_kpi_hours(
+        self, hours: Sequence[KpiRollup], *, token: int, days: Sequence[tuple[str, int, int]] = ()
+    ) -> None:
+        """Store hour rollups (replacing those of the same machine and hour) and clear their dirty marks
+        made up to ``token``; then rebuild each ``(machine, start_us, end_us)`` of ``days`` as the sum of its
+        hours when every hour is there and clean (else drop it). Waits for the commit."""
+        ...
+
+    def kpi_hours(self, machine: str, start_us: int, end_us: int) -> list[KpiRollup]:
+        """Clean (not dirty) hour rollups of ``machine`` lying within ``[start_us, end_us)``, oldest first."""
+        ...
+
+    def kpi_days(
+        self, machines: Sequence[str], start_us: int, end_us: int, *, summed: bool = False
+    ) -> list[KpiRollup]:
+        """Day sums of ``machines`` lying within ``[start_us, end_us)``, by machine then time. A day sum
+        exists only while all its hours are rolled up and clean. With ``summed``, one row per machine
+        that has any: from its first day's start to its last day's end, the first day's down carry, the
+        sums of the days (whose time elements add up to less than that span when days are missing)."""
+        ...
+
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...
 
     def stats(self) -> StoreStats: ...
@@ -301,3 +437,53 @@ class TimeSeriesStore(Protocol):
 def empty_series(machine: str, signal: str, resolution: Resolution) -> SeriesData:
     """A series with no points."""
     return SeriesData(machine, signal, resolution, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+
+_KPI_SUMMED = (
+    "running_us",
+    "idle_us",
+    "micro_stop_us",
+    "down_us",
+    "planned_stop_us",
+    "setup_us",
+    "no_order_us",
+    "unknown_us",
+    "pq",
+    "gq",
+    "sq",
+    "rq",
+    "declared",
+    "failure_events",
+)
+
+
+def sum_rollups(parts: Sequence[KpiRollup]) -> KpiRollup:
+    """Consecutive rollups of one machine as one: sums, with the first part's down carry.
+
+    >>> a = KpiRollup("P01", 0, 10, running_us=10, pq=3, downtime_us={"x": 1})
+    >>> b = KpiRollup("P01", 10, 20, down_us=10, failure_events=1, downtime_us={"x": 2})
+    >>> s = sum_rollups([a, b])
+    >>> s.start_us, s.end_us, s.running_us, s.down_us, s.pq, s.failure_events, dict(s.downtime_us)
+    (0, 20, 10, 10, 3, 1, {'x': 3})
+    """
+    if not parts:
+        raise ValueError("nothing to sum")
+    if len(parts) == 1:
+        return parts[0]
+    downtime: dict[str, int] = {}
+    for p in parts:
+        for key, us in p.downtime_us.items():
+            downtime[key] = downtime.get(key, 0) + us
+    energies = [p.energy_kwh for p in parts if p.energy_kwh is not None]
+    sums = {name: sum(getattr(p, name) for p in parts) for name in _KPI_SUMMED}
+    return KpiRollup(
+        parts[0].machine,
+        parts[0].start_us,
+        parts[-1].end_us,
+        pri_pq_s=sum(p.pri_pq_s for p in parts),
+        pri_gq_s=sum(p.pri_gq_s for p in parts),
+        down_carry=parts[0].down_carry,
+        energy_kwh=sum(energies) if energies else None,
+        downtime_us=downtime,
+        **sums,
+    )

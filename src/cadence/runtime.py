@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from cadence.live import LiveHub, plant_shift_start
 from cadence.plantfile import load_plant
 from cadence.ports import Clock, RetentionPolicy, TimeSeriesStore
 from cadence.protocol import Limits
+from cadence.reports.archive import ReportArchive
+from cadence.services import kpi_history
 from cadence.services.plant_data import PlantData
+from cadence.services.report_scheduler import ReportScheduler, ShiftReports, options_from
 from cadence.store.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,10 @@ class Runtime:
     _closed: bool = field(default=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _maintenance: threading.Thread | None = field(default=None, repr=False)
+    # Shift reports (archive and scheduler), opened on first use: see the "shift reports" section below.
+    _reports: ShiftReports | None = field(default=None, repr=False)
+    _report_scheduler: ReportScheduler | None = field(default=None, repr=False)
+    _reports_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def retention(self) -> RetentionPolicy:
@@ -58,31 +66,91 @@ class Runtime:
         )
 
     def start_maintenance(self) -> None:
-        """Apply the retention policy now and then every ``retention_interval_s`` (compaction is the
-        store writer's own job)."""
-        if self._maintenance is not None or self.settings.retention_interval_s <= 0:
+        """Apply the retention policy now and then every ``retention_interval_s``, and roll up KPI hours
+        every ``kpi_refresh_interval_s`` (compaction is the store writer's own job)."""
+        s = self.settings
+        if self._maintenance is not None or (s.retention_interval_s <= 0 and s.kpi_refresh_interval_s <= 0):
             return
         self._maintenance = threading.Thread(target=self._maintain, name="cadence-maintenance", daemon=True)
         self._maintenance.start()
 
     def _maintain(self) -> None:
+        intervals = {
+            self._retain: self.settings.retention_interval_s,
+            self._refresh_kpis: self.settings.kpi_refresh_interval_s,
+        }
+        due = {task: 0.0 for task, every in intervals.items() if every > 0}
         while not self._stop.is_set():
-            try:
-                report = self.store.apply_retention(self.clock.now_us(), self.retention)
-                logger.info("Retention applied: %s", report)
-                purged = self.auth.purge_expired_sessions()
-                if purged:
-                    logger.info("Expired sessions purged: %d", purged)
-            except Exception:  # a failed pass is retried at the next interval; never kill the process
-                logger.exception(
-                    "Retention pass failed; retrying in %.0f s", self.settings.retention_interval_s
+            for task, when in list(due.items()):
+                if time.monotonic() >= when:
+                    task()
+                    due[task] = time.monotonic() + intervals[task]
+            self._stop.wait(max(0.0, min(due.values()) - time.monotonic()))
+
+    def _retain(self) -> None:
+        try:
+            report = self.store.apply_retention(self.clock.now_us(), self.retention)
+            logger.info("Retention applied: %s", report)
+            purged = self.auth.purge_expired_sessions()
+            if purged:
+                logger.info("Expired sessions purged: %d", purged)
+        except Exception:  # a failed pass is retried at the next interval; never kill the process
+            logger.exception("Retention pass failed; retrying in %.0f s", self.settings.retention_interval_s)
+
+    def _refresh_kpis(self) -> None:
+        # A first start on a long history catches up pass after pass (a week per press each), stopping
+        # as soon as the process is asked to.
+        try:
+            while not self._stop.is_set():
+                report = kpi_history.refresh(self.plant, self.store, self.clock.now_us())
+                if report.hours:
+                    logger.info(
+                        "KPI hours rolled up: %d (%d invalidated by late data)", report.hours, report.dirty
+                    )
+                if not report.pending:
+                    return
+        except Exception:
+            logger.exception("KPI refresh failed; retrying in %.0f s", self.settings.kpi_refresh_interval_s)
+
+    # --- shift reports: the archive and its scheduler (docs/guides/shift-reports.md) ---------------------
+
+    @property
+    def reports(self) -> ShiftReports:
+        """The shift-report use case over the archive at ``settings.reports_path`` (opened on first use)."""
+        with self._reports_lock:
+            if self._reports is None:
+                archive = ReportArchive(self.settings.reports_path)
+                self._reports = ShiftReports(
+                    self.plant, self.store, archive, self.clock, options_from(self.settings)
                 )
-            self._stop.wait(self.settings.retention_interval_s)
+            return self._reports
+
+    def start_report_scheduler(self) -> ReportScheduler | None:
+        """Make each shift's report when it ends, in a thread of its own (``serve`` and ``demo``)."""
+        if not self.settings.reports_auto:
+            return None
+        reports = self.reports
+        with self._reports_lock:
+            if self._report_scheduler is None:
+                self._report_scheduler = ReportScheduler(reports, self.settings.reports_check_interval_s)
+                self._report_scheduler.start()
+            return self._report_scheduler
+
+    @property
+    def report_scheduler(self) -> ReportScheduler | None:
+        return self._report_scheduler
+
+    def _close_reports(self) -> None:
+        if self._report_scheduler is not None:
+            self._report_scheduler.stop()
+        if self._reports is not None:
+            self._reports.archive.close()
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self._stop.set()
+            self._close_reports()
             if self._maintenance is not None:
                 self._maintenance.join(timeout=60)
             self.pipeline.close()

@@ -42,11 +42,13 @@ from cadence.errors import NotFound, StoreBacklogFull, StoreClosed, StoreError
 from cadence.plugins import discover_stores
 from cadence.ports import (
     AppendOutcome,
+    KpiRollup,
     QuarantineItem,
     Resolution,
     RetentionPolicy,
     SeriesData,
     TimeSeriesStore,
+    sum_rollups,
 )
 
 T0 = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z, in µs
@@ -484,6 +486,95 @@ def test_states_round_trip_in_time_order(store: TimeSeriesStore) -> None:
     assert store.states("P02", T0, T0 + 100) == []
 
 
+def test_state_at_is_the_change_in_force_however_old(store: TimeSeriesStore) -> None:
+    old = StateChange(T0 - 400 * DAY_US, MachineState.DOWN, "breakdown.hydraulic")
+    changes = [old, StateChange(T0, MachineState.RUNNING), StateChange(T0 + 20, MachineState.IDLE)]
+    store.append([make_batch(states=changes)])
+    assert store.state_at("P01", old.ts_us - 1) is None
+    assert store.state_at("P01", old.ts_us) == old
+    assert store.state_at("P01", T0 - 1) == old
+    assert store.state_at("P01", T0) == changes[1]  # a change at the instant is in force at it
+    assert store.state_at("P01", T0 + 19) == changes[1]
+    assert store.state_at("P01", FAR_FUTURE_US) == changes[2]
+    assert store.state_at("P02", FAR_FUTURE_US) is None
+
+
+def test_states_since_starts_with_the_change_in_force(store: TimeSeriesStore) -> None:
+    changes = [
+        StateChange(T0 - 30 * DAY_US, MachineState.SETUP),
+        StateChange(T0 + 10, MachineState.RUNNING),
+        StateChange(T0 + 20, MachineState.DOWN, "breakdown.die"),
+        StateChange(T0 + 30, MachineState.RUNNING),
+    ]
+    store.append([make_batch(states=changes)])
+    assert store.states_since("P01", T0, T0 + 30) == changes[:3]
+    # A change exactly at the start is the one in force and is not given twice.
+    assert store.states_since("P01", T0 + 10, T0 + 31) == changes[1:]
+    assert store.states_since("P01", T0 + 15, T0 + 16) == [changes[1]]
+    assert store.states_since("P01", T0 - 31 * DAY_US, T0) == [changes[0]]
+    assert store.states_since("P02", T0, T0 + 100) == []
+
+
+def test_find_strokes_pages_with_offset(store: TimeSeriesStore) -> None:
+    strokes = [_stroke(n, T0 + n * 8_000_000) for n in range(1, 26)]
+    store.append([make_batch(strokes=strokes)])
+    pages = [store.find_strokes(material_lot="HEAT-55120", limit=10, offset=k) for k in (0, 10, 20, 30)]
+    assert [[s.n for s in page] for page in pages] == [
+        list(range(25, 15, -1)),
+        list(range(15, 5, -1)),
+        list(range(5, 0, -1)),
+        [],
+    ]
+    with pytest.raises(ValueError, match="offset"):
+        store.find_strokes(material_lot="HEAT-55120", offset=-1)
+
+
+def test_trace_summary_counts_what_find_strokes_returns(store: TimeSeriesStore) -> None:
+    strokes = [
+        replace(
+            _stroke(n, T0 + n * 8_000_000),
+            machine="P01" if n % 2 else "P02",
+            order=f"OF-{n % 3}",
+            lot=f"L-{n % 2}",
+            material_lot=f"HEAT-{n % 4}" if n != 7 else None,
+            die=f"D-{n % 5}",
+        )
+        for n in range(1, 61)
+    ]
+    store.append([make_batch(strokes=strokes)])
+    for key, value, narrow in (
+        ("material_lot", "HEAT-1", {}),
+        ("material_lot", "HEAT-2", {"machine": "P02"}),
+        ("lot", "L-1", {"start_us": T0 + 80_000_000, "end_us": T0 + 400_000_000}),
+        ("order", "OF-0", {}),
+        ("die", "D-3", {}),
+        ("serial", "P01-00000009", {}),
+    ):
+        found = store.find_strokes(**{key: value}, **narrow, limit=10_000)  # type: ignore[arg-type]
+        groups = store.trace_summary(**{key: value}, **narrow)  # type: ignore[arg-type]
+        expected: dict[tuple[Any, ...], list[Stroke]] = {}
+        for s in found:
+            expected.setdefault((s.order, s.part, s.lot, s.material_lot, s.machine, s.die), []).append(s)
+        got = {(g.order, g.part, g.lot, g.material_lot, g.machine, g.die): g for g in groups}
+        assert set(got) == set(expected) != set()
+        for k, members in expected.items():
+            g = got[k]
+            assert (g.good, g.scrap, g.parts) == (
+                sum(s.good for s in members),
+                sum(not s.good for s in members),
+                len(members),
+            )
+            assert (g.first_start_us, g.last_start_us) == (
+                min(s.start_us for s in members),
+                max(s.start_us for s in members),
+            )
+        lasts = [g.last_start_us for g in groups]
+        assert lasts == sorted(lasts, reverse=True)
+    assert store.trace_summary(material_lot="nothing") == []
+    with pytest.raises(ValueError, match="exactly one"):
+        store.trace_summary()
+
+
 def test_alarms_round_trip_newest_first(store: TimeSeriesStore) -> None:
     alarms = [
         Alarm("broker.messages_dropped", Severity.CRITICAL, "Mosquitto dropped 12 messages", T0, "broker"),
@@ -906,3 +997,105 @@ def test_operator_events_survive_reopening(backend: Any, tmp_path: Path) -> None
         assert second.scrap_declarations("P01", T0, T0 + 1) == [scrap]
         assert second.last_order_event("P01") == order
         assert second.logbook(T0, T0 + 1) == [note]
+
+
+# --- KPI rollups ---------------------------------------------------------------------------------------
+# The store's clock (the wall clock here) is far past T0: every hour below has ended, so late data marks it.
+
+H0 = (T0 // HOUR_US) * HOUR_US
+
+
+def _kpi_hour(machine: str, k: int, **values: Any) -> KpiRollup:
+    fields: dict[str, Any] = {"running_us": HOUR_US, **values}
+    return KpiRollup(machine, H0 + k * HOUR_US, H0 + (k + 1) * HOUR_US, **fields)
+
+
+def test_kpi_hours_round_trip_and_are_replaced(store: TimeSeriesStore) -> None:
+    status = store.kpi_status("P01")
+    assert (status.rolled_until_us, status.dirty_hours, status.first_data_us) == (None, (), None)
+    rows = [
+        _kpi_hour(
+            "P01", k, pq=k, gq=k, pri_pq_s=9.0 * k, pri_gq_s=9.0 * k, energy_kwh=1.5, downtime_us={"x": k}
+        )
+        for k in range(3)
+    ]
+    store.put_kpi_hours(rows, token=status.token)
+    assert store.kpi_hours("P01", H0, H0 + 3 * HOUR_US) == rows
+    assert store.kpi_hours("P01", H0 + 1, H0 + 3 * HOUR_US) == rows[1:]  # only hours lying within
+    assert store.kpi_hours("P01", H0, H0 + 3 * HOUR_US - 1) == rows[:2]
+    assert store.kpi_hours("P02", H0, H0 + 3 * HOUR_US) == []
+    better = replace(rows[1], pq=99, energy_kwh=None, down_carry=True)
+    store.put_kpi_hours([better], token=status.token)
+    assert store.kpi_hours("P01", H0, H0 + 3 * HOUR_US) == [rows[0], better, rows[2]]
+    assert store.kpi_status("P01").rolled_until_us == H0 + 3 * HOUR_US
+
+
+def test_kpi_day_sums_exist_only_while_every_hour_is_there_and_clean(store: TimeSeriesStore) -> None:
+    rows = [
+        _kpi_hour(
+            "P01", k, running_us=HOUR_US // 2, down_us=HOUR_US // 2, failure_events=1, down_carry=k == 0
+        )
+        for k in range(8)
+    ]
+    days = [("P01", H0, H0 + 4 * HOUR_US), ("P01", H0 + 4 * HOUR_US, H0 + 8 * HOUR_US)]  # any spans
+    token = store.kpi_status("P01").token
+    store.put_kpi_hours(rows[:3] + rows[4:], token=token, days=days)
+    assert store.kpi_days(["P01"], H0, H0 + DAY_US) == [sum_rollups(rows[4:])]  # the first misses an hour
+    store.put_kpi_hours(rows[3:4], token=token, days=days[:1])
+    assert store.kpi_days(["P02", "P01"], H0, H0 + DAY_US) == [sum_rollups(rows[:4]), sum_rollups(rows[4:])]
+    assert store.kpi_days(["P01"], H0, H0 + 8 * HOUR_US, summed=True) == [sum_rollups(rows)]
+    assert store.kpi_days(["P01"], H0 + 1, H0 + DAY_US) == [sum_rollups(rows[4:])]  # days lying within
+    # A stroke stored late for hour 1: that hour is dirty, neither served nor part of a day sum.
+    store.append([make_batch(strokes=[_stroke(1, H0 + HOUR_US + 5_000_000)])])
+    assert H0 + HOUR_US in store.kpi_status("P01").dirty_hours
+    assert store.kpi_days(["P01"], H0, H0 + DAY_US) == [sum_rollups(rows[4:])]
+    assert [r.start_us for r in store.kpi_hours("P01", H0, H0 + 4 * HOUR_US)] == [
+        H0,
+        H0 + 2 * HOUR_US,
+        H0 + 3 * HOUR_US,
+    ]
+    # Recomputed with a token read after the stroke: clean again, and the day is summed again.
+    status = store.kpi_status("P01")
+    store.put_kpi_hours(rows[1:2], token=status.token, days=days[:1])
+    assert H0 + HOUR_US not in store.kpi_status("P01").dirty_hours
+    assert len(store.kpi_days(["P01"], H0, H0 + DAY_US)) == 2
+
+
+def test_late_states_reasons_and_scrap_mark_the_hours_they_change(store: TimeSeriesStore) -> None:
+    store.append(
+        [
+            make_batch(
+                states=[
+                    StateChange(H0, MachineState.RUNNING),
+                    StateChange(H0 + 5 * HOUR_US, MachineState.DOWN),
+                    StateChange(H0 + 6 * HOUR_US, MachineState.RUNNING),
+                ]
+            )
+        ]
+    )
+    status = store.kpi_status("P01")
+    assert status.first_data_us == H0
+    store.put_kpi_hours([_kpi_hour("P01", k) for k in range(8)], token=status.token)
+    before = set(store.kpi_status("P01").dirty_hours)
+    # A stop found late at 02:10: it runs to the breakdown at 05:00, whose own run ends at 06:00.
+    store.append([make_batch(states=[StateChange(H0 + 2 * HOUR_US + 600_000_000, MachineState.IDLE)])])
+    marked = set(store.kpi_status("P01").dirty_hours) - before
+    assert marked == {H0 + k * HOUR_US for k in (2, 3, 4, 5, 6)}
+    # A reason given to the breakdown: its hours (on to now, the last change being still open).
+    store.record_stop_reason(StopReason("P01", H0 + 5 * HOUR_US, "breakdown.die", "lea", T0))
+    dirty = set(store.kpi_status("P01").dirty_hours)
+    assert {H0 + 5 * HOUR_US, H0 + 6 * HOUR_US, H0 + 7 * HOUR_US} <= dirty
+    assert H0 + HOUR_US not in dirty
+    store.record_scrap(ScrapDeclaration("P01", H0 + 7 * HOUR_US + 1, 2, "crack", "lea"))
+    assert H0 + 7 * HOUR_US in store.kpi_status("P01").dirty_hours
+
+
+def test_a_put_keeps_the_marks_made_after_its_token(store: TimeSeriesStore) -> None:
+    status = store.kpi_status("P01")
+    store.put_kpi_hours([_kpi_hour("P01", 0)], token=status.token)
+    store.record_scrap(ScrapDeclaration("P01", H0 + 1, 1, "crack", "lea"))
+    assert store.kpi_status("P01").token > status.token
+    store.put_kpi_hours([_kpi_hour("P01", 0)], token=status.token)  # computed before the declaration
+    assert store.kpi_status("P01").dirty_hours == (H0,)
+    store.put_kpi_hours([_kpi_hour("P01", 0)], token=store.kpi_status("P01").token)
+    assert store.kpi_status("P01").dirty_hours == ()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Form
 from fastapi.testclient import TestClient
 
 from cadence.auth import (
@@ -56,7 +57,16 @@ def build_app(service: AuthService, *, cookie_secure: bool = False) -> FastAPI:
             methods=list(PROBE_METHODS),
             dependencies=[require(permission)],
         )
+    # A route reading its own form fields: FastAPI parses them before the permission check looks for the
+    # CSRF token in the same form.
+    app.add_api_route(
+        "/form-probe", _form_probe, methods=["POST"], dependencies=[require(Permission.WRITE_LOGBOOK)]
+    )
     return app
+
+
+def _form_probe(note: Annotated[str, Form()]) -> dict[str, str]:
+    return {"note": note}
 
 
 @pytest.fixture
@@ -158,6 +168,21 @@ def test_csrf_accepted_as_a_form_field(service: AuthService, client: TestClient)
     path = "/probe/acknowledge_alarm"
     assert client.post(path, headers=headers, data={"csrf_token": token, "note": "ok"}).status_code == 200
     assert client.post(path, headers=headers, data={"csrf_token": "nope"}).status_code == 403
+
+
+def test_a_route_with_form_parameters_finds_the_csrf_token_in_its_form(
+    service: AuthService, client: TestClient
+) -> None:
+    headers = _session_headers(service, Role.OPERATOR)
+    token = headers.pop(CSRF_HEADER)
+    ok = client.post("/form-probe", headers=headers, data={"csrf_token": token, "note": "pump noisy"})
+    assert ok.status_code == 200 and ok.json() == {"note": "pump noisy"}
+    multipart = client.post(
+        "/form-probe", headers=headers, data={"csrf_token": token, "note": "x"}, files={"f": ("a.txt", b"a")}
+    )
+    assert multipart.status_code == 200
+    refused = client.post("/form-probe", headers=headers, data={"csrf_token": "nope", "note": "x"})
+    assert refused.status_code == 403 and refused.json()["code"] == "auth.csrf"
 
 
 def test_safe_methods_need_no_csrf_token(service: AuthService, client: TestClient) -> None:

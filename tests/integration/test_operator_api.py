@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.domain.states import DEFAULT_REASONS
+from cadence.ingest.local import LocalPublisher
 from cadence.runtime import Runtime, open_runtime
+from cadence.simulator import PlantSimulator
 from cadence.web.app import create_app
 from support.auth import FAST_AUTH, sign_in
 
@@ -215,3 +217,20 @@ def test_writes_need_the_csrf_token(runtime: Runtime) -> None:
         answer = operator.post("/api/v1/machines/P01/scrap", json={"quantity": 1, "cause": "x"})
         assert (answer.status_code, answer.json()["code"]) == (403, "auth.csrf")
         assert operator.get("/api/v1/machines/P01/scrap").json()["scrap"] == []
+
+
+def test_scrap_declared_through_the_api_moves_the_live_counts(runtime: Runtime, client: TestClient) -> None:
+    # Good parts first: declared scrap turns good parts into scrap, so it needs some to act on.
+    publisher = LocalPublisher(runtime.pipeline)
+    assert isinstance(runtime.clock, SimClock)
+    sim = PlantSimulator(runtime.plant, publisher, runtime.clock, seed=3, start_us=START_US)
+    sim.step_until(START_US + 5 * MINUTE_US)
+    publisher.close()
+    assert runtime.pipeline.wait_idle(30)
+    runtime.clock.advance_to(sim.now_us)
+    before = runtime.live.snapshot("P01")["machines"][0]  # type: ignore[index]
+    assert before["good"] >= 2
+    answer = client.post("/api/v1/machines/P01/scrap", json={"quantity": 2, "cause": "cracks"})
+    assert answer.status_code == 200, answer.text
+    after = runtime.live.snapshot("P01")["machines"][0]  # type: ignore[index]
+    assert (after["good"], after["scrap"]) == (before["good"] - 2, before["scrap"] + 2)

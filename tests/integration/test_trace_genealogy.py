@@ -23,7 +23,7 @@ from cadence.config import load_settings
 from cadence.domain.cycles import Stroke
 from cadence.ingest.local import LocalPublisher
 from cadence.runtime import Runtime, open_runtime
-from cadence.services.traceability import BOM, Traceability, trace_csv
+from cadence.services.traceability import BOM, Traceability, TraceKind, trace_csv
 from cadence.simulator import PlantSimulator
 from cadence.web.app import create_app
 from support.auth import FAST_AUTH, sign_in
@@ -88,24 +88,58 @@ def test_forward_from_a_material_lot_finds_exactly_its_strokes_per_order(
 ) -> None:
     heat = _busiest(every_stroke, "material_lot")
     expected = [s for s in every_stroke if s.material_lot == heat]
-    trace = Traceability(runtime.plant, runtime.store).forward(heat)
+    assert len(expected) > 40
+    service = Traceability(runtime.plant, runtime.store)
+    trace = service.forward(heat, limit=5_000)
     assert sorted((s.machine, s.start_us) for s in trace.strokes) == sorted(
         (s.machine, s.start_us) for s in expected
     )
     assert [s.start_us for s in trace.strokes] == sorted((s.start_us for s in trace.strokes), reverse=True)
-    by_order = {o.order: (o.good, o.scrap, o.lots) for o in trace.orders}
+    assert (trace.parts, trace.good) == (len(expected), sum(s.good for s in expected))
+    assert (trace.first_us, trace.last_us) == (
+        min(s.start_us for s in expected),
+        max(s.start_us for s in expected),
+    )
+    by_order = {o.order: o for o in trace.orders}
     assert set(by_order) == {s.order for s in expected}
-    for order, (good, scrap, lots) in by_order.items():
+    for order, o in by_order.items():
         mine = [s for s in expected if s.order == order]
-        assert good == sum(s.good for s in mine)
-        assert scrap == len(mine) - good
-        assert lots == tuple(sorted({s.lot for s in mine if s.lot}))
-    assert not trace.truncated
+        assert o.good == sum(s.good for s in mine)
+        assert o.scrap == len(mine) - o.good
+        assert o.lots == tuple(sorted({s.lot for s in mine if s.lot}))
+        assert (o.first_us, o.last_us) == (min(s.start_us for s in mine), max(s.start_us for s in mine))
+        for count in o.per_lot:
+            in_lot = [s for s in mine if s.lot == count.lot]
+            assert (count.good, count.scrap) == (sum(s.good for s in in_lot), sum(not s.good for s in in_lot))
+        assert sum(c.good + c.scrap for c in o.per_lot) == len(mine)
+    assert not trace.truncated and trace.next_offset is None
+
+
+def test_forward_pages_cover_every_part_once_with_the_same_summary(
+    runtime: Runtime, every_stroke: list[Stroke]
+) -> None:
+    heat = _busiest(every_stroke, "material_lot")
+    service = Traceability(runtime.plant, runtime.store)
+    first = service.forward(heat, limit=7)
+    assert len(first.strokes) == 7 and first.truncated and first.next_offset == 7
+    seen: list[Stroke] = []
+    page = first
+    while True:
+        assert page.orders == first.orders and page.parts == first.parts  # counts never depend on the page
+        seen += page.strokes
+        if page.next_offset is None:
+            break
+        page = service.forward(heat, offset=page.next_offset, limit=7)
+    assert len(seen) == first.parts
+    assert len({(s.machine, s.start_us) for s in seen}) == first.parts  # none twice, none missed
+    assert [s.start_us for s in seen] == sorted((s.start_us for s in seen), reverse=True)
+    assert service.forward(heat, offset=first.parts).strokes == ()
 
 
 def test_csv_export_reads_back_to_the_stored_strokes(runtime: Runtime, every_stroke: list[Stroke]) -> None:
     lot = _busiest(every_stroke, "lot")
-    trace = Traceability(runtime.plant, runtime.store).lot(lot)
+    trace = Traceability(runtime.plant, runtime.store).export(TraceKind.LOT, lot)
+    assert not trace.truncated
     text = trace_csv(trace, ";")
     assert text.startswith(BOM)
     rows = list(csv.DictReader(io.StringIO(text[len(BOM) :]), delimiter=";"))
@@ -147,12 +181,21 @@ def test_api_serial_json_and_csv(client: TestClient, every_stroke: list[Stroke])
 
 def test_api_material_lot_counts_match_a_scan(client: TestClient, every_stroke: list[Stroke]) -> None:
     heat = _busiest(every_stroke, "material_lot")
-    body = client.get(f"/api/v1/trace/material-lot/{heat}").json()
+    body = client.get(f"/api/v1/trace/material-lot/{heat}", params={"limit": 10}).json()
     mine = [s for s in every_stroke if s.material_lot == heat]
     assert body["parts"] == len(mine)
     assert body["good"] == sum(s.good for s in mine)
     assert sum(o["good"] + o["scrap"] for o in body["orders"]) == len(mine)
+    assert sum(c["good"] + c["scrap"] for o in body["orders"] for c in o["per_lot"]) == len(mine)
+    assert body["first"] is not None and body["last"] >= body["first"]
+    assert len(body["strokes"]) == 10 and body["truncated"] is True
+    assert body["page"] == {"offset": 0, "returned": 10, "next_offset": 10}
     assert all("waveform" not in s for s in body["strokes"])  # curves only for one part
+    last = client.get(f"/api/v1/trace/material-lot/{heat}", params={"offset": len(mine) - 3}).json()
+    assert last["page"] == {"offset": len(mine) - 3, "returned": 3, "next_offset": None}
+    assert last["parts"] == len(mine) and last["truncated"] is False
+    for bad in ({"limit": 0}, {"limit": 100_000}, {"offset": -1}):
+        assert client.get(f"/api/v1/trace/material-lot/{heat}", params=bad).status_code == 400
     lot = _busiest(every_stroke, "lot")
     assert client.get(f"/api/v1/trace/lot/{lot}").json()["parts"] == sum(
         1 for s in every_stroke if s.lot == lot
@@ -194,6 +237,7 @@ def test_cli_trace_prints_a_table_and_writes_a_csv(
     assert shown.returncode == 0, shown.stderr
     good = sum(s.good for s in mine)
     assert f"{len(mine):,} parts: {good:,} good, {len(mine) - good:,} scrap" in shown.stdout
+    assert ("the 50 newest shown" in shown.stdout) == (len(mine) > 50)
 
     out = tmp_path / "heat.csv"
     written = subprocess.run(

@@ -7,15 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from cadence.domain import Batch, IdempotencyKey, Stroke
+from cadence.domain import Batch, IdempotencyKey, MachineState, StateChange, Stroke
 from cadence.store.sqlite import SqliteStore
-from cadence.store.sqlite.store import _TRACE_COLUMNS, _trace_query
+from cadence.store.sqlite.store import (
+    _STATE_AT,
+    _STATES_IN,
+    _TRACE_COLUMNS,
+    _trace_query,
+    _trace_summary_query,
+)
 
 T0 = 1_764_403_200_000_000
 KEY_INDEX = {
     "serial": "strokes_serial",
     "lot": "strokes_lot",
-    "material_lot": "strokes_material_lot",
+    "material_lot": "strokes_material_lot_start",
     "production_order": "strokes_order",
     "die": "strokes_die",
 }
@@ -58,6 +64,45 @@ def test_every_search_key_uses_its_index(tmp_path: Path, column: str, narrowed: 
     assert "SCAN strokes" not in plan, plan
 
 
+def _plan(path: Path, sql: str, params: tuple[object, ...]) -> str:
+    conn = sqlite3.connect(path)
+    conn.execute("ANALYZE")
+    plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    conn.close()
+    return plan
+
+
+@pytest.mark.parametrize("narrowed", [False, True])
+def test_a_heat_is_counted_from_the_covering_index_alone(tmp_path: Path, narrowed: bool) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        _fill(store, 3_000)
+        path = store.path
+    machine, start, end = ("P01", T0, T0 + 10**12) if narrowed else (None, None, None)
+    sql, params = _trace_summary_query("material_lot", "HEAT-1", machine, start, end)
+    plan = _plan(path, sql, tuple(params))
+    assert "USING COVERING INDEX strokes_material_lot_trace" in plan, plan
+    assert "SCAN strokes" not in plan, plan
+    assert "TEMP B-TREE FOR GROUP BY" not in plan, plan  # groups follow the index's order
+
+
+def test_the_state_in_force_is_one_seek_not_a_history_read(tmp_path: Path) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        changes = tuple(
+            StateChange(T0 + k * 60_000_000, MachineState.RUNNING if k % 2 else MachineState.IDLE)
+            for k in range(5_000)
+        )
+        for machine in ("P01", "P02"):
+            store.append(
+                [Batch(IdempotencyKey("plan", 2, len(machine)), machine, states=changes, digest=b"s")]
+            )
+        path = store.path
+        assert store.state_at("P01", T0 + 10**9) == changes[16]
+    for sql, params in ((_STATE_AT, ("P01", T0)), (_STATES_IN, ("P01", T0, T0 + 10**9))):
+        plan = _plan(path, sql, params)
+        assert "SEARCH states USING PRIMARY KEY (machine=? AND ts_us" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # the order is the key's, nothing is sorted
+
+
 def test_a_file_made_before_the_order_and_die_indexes_gets_them(tmp_path: Path) -> None:
     with SqliteStore.for_tests(tmp_path) as store:
         _fill(store, 50)
@@ -65,6 +110,9 @@ def test_a_file_made_before_the_order_and_die_indexes_gets_them(tmp_path: Path) 
     conn = sqlite3.connect(path)
     conn.execute("DROP INDEX strokes_order")
     conn.execute("DROP INDEX strokes_die")
+    conn.execute("DROP INDEX strokes_material_lot_trace")
+    conn.execute("DROP INDEX strokes_material_lot_start")
+    conn.execute("CREATE INDEX strokes_material_lot ON strokes (material_lot) WHERE material_lot IS NOT NULL")
     conn.commit()
     conn.close()
     with SqliteStore.for_tests(tmp_path) as store:
@@ -72,4 +120,10 @@ def test_a_file_made_before_the_order_and_die_indexes_gets_them(tmp_path: Path) 
     conn = sqlite3.connect(path)
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     conn.close()
-    assert {"strokes_order", "strokes_die"} <= names
+    assert {
+        "strokes_order",
+        "strokes_die",
+        "strokes_material_lot_start",
+        "strokes_material_lot_trace",
+    } <= names
+    assert "strokes_material_lot" not in names  # the covering index replaces it

@@ -40,6 +40,7 @@ from itertools import pairwise
 
 from cadence.analytics.intervals import US_PER_S, Category, Interval, durations_by_category
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import ScrapDeclaration
 
 # Non-good strokes whose scrap reason is below this code are rework (RQ), the others scrap (SQ).
 DEFAULT_REWORK_PREFIX = "rework"
@@ -53,9 +54,11 @@ def _ratio(num: float, den: float) -> float:
 class KpiReport:
     """The time elements (seconds), quantities and ratios of one period, with what they came from.
 
-    ``intervals`` and ``strokes`` are the inputs actually counted, for drill-down. ``pri_pq_s`` is the
-    planned time of the parts produced (PRI · PQ, summed per part when PRI differs by part) and
-    ``pri_gq_s`` that of the good parts.
+    ``intervals``, ``strokes`` and ``declarations`` are the inputs actually counted, for drill-down.
+    ``pri_pq_s`` is the planned time of the parts produced (PRI · PQ, summed per part when PRI differs by
+    part) and ``pri_gq_s`` that of the good parts. ``declared`` is the scrap operators declared in the
+    period and ``declared_sq`` the part of it counted in SQ (at most the good parts the press made: see
+    :func:`kpi_report`).
     """
 
     intervals: tuple[Interval, ...]
@@ -76,6 +79,14 @@ class KpiReport:
     rq: int
     failure_events: int
     ttr_s: float
+    declarations: tuple[ScrapDeclaration, ...] = ()
+    declared: int = 0
+    declared_sq: int = 0
+
+    @property
+    def declared_uncounted(self) -> int:
+        """Declared scrap beyond the period's good parts, not counted so that GQ never goes below 0."""
+        return self.declared - self.declared_sq
 
     # ISO 22400-2 time elements derived from the sums.
     @property
@@ -224,6 +235,7 @@ def kpi_report(
     strokes: Iterable[Stroke],
     pri_s: float | Mapping[str, float],
     *,
+    declarations: Iterable[ScrapDeclaration] = (),
     rework_prefix: str = DEFAULT_REWORK_PREFIX,
 ) -> KpiReport:
     """The ISO 22400-2 time elements, quantities and KPIs of the period the intervals tile.
@@ -239,6 +251,13 @@ def kpi_report(
         ``rework_prefix`` or below it. GQ = PQ − SQ − RQ.
     pri_s
         Planned run time per item, in seconds: one value, or one per ``Stroke.part``.
+    declarations
+        Scrap that operators declared (parts the press judged good, found bad later, e.g. at inspection);
+        those *made* within the period count in it, like strokes. Their quantity D moves parts from good to
+        scrap: SQ += min(D, GQ) and GQ −= min(D, GQ), PQ unchanged (the parts were produced). GQ never
+        goes below 0: a declaration larger than the period's good parts (parts made in an earlier shift)
+        is counted up to them and the rest is kept apart in ``declared_uncounted``. With one PRI per part,
+        the good parts' planned time shrinks in proportion (declarations do not name a part).
     rework_prefix
         The scrap-reason code that marks rework.
 
@@ -262,6 +281,18 @@ def kpi_report(
     >>> r = kpi_report(spans, strokes, pri_s=12)
     >>> r.pbt_s, r.pq, round(r.effectiveness, 2), r.mtbf_s is None
     (3000.0, 200, 0.8, True)
+
+    Twelve parts found cracked at inspection: they leave GQ for SQ, and the OEE falls with GQ. A
+    declaration of 500 parts counts only the 200 good ones there are:
+
+    >>> from cadence.domain.operator import ScrapDeclaration
+    >>> found = [ScrapDeclaration("P01", 1_800_000_000, 12, "crack at inspection", by="lea")]
+    >>> d = kpi_report(spans, strokes, pri_s=12, declarations=found)
+    >>> d.pq, d.gq, d.sq, round(r.oee, 3), round(d.oee, 3)
+    (200, 188, 12, 0.8, 0.752)
+    >>> big = kpi_report(spans, strokes, pri_s=12, declarations=[ScrapDeclaration("P01", 0, 500, "x", "lea")])
+    >>> big.gq, big.sq, big.declared, big.declared_sq, big.declared_uncounted
+    (0, 200, 500, 200, 300)
     """
     spans = tuple(intervals)
     if not spans:
@@ -282,6 +313,17 @@ def kpi_report(
         and (s.scrap_reason == rework_prefix or s.scrap_reason.startswith(rework_prefix + "."))
     )
     sq = len(bad) - rq
+
+    press_gq = pq - sq - rq
+    pri_gq = sum(_pri_of(s, pri_s) for s in counted if s.good)
+    found = tuple(d for d in declarations if start_us <= d.at_us < end_us)
+    declared = sum(d.quantity for d in found)
+    declared_sq = min(declared, press_gq)
+    if declared_sq:
+        if isinstance(pri_s, Mapping):
+            pri_gq *= (press_gq - declared_sq) / press_gq
+        else:
+            pri_gq = float(pri_s) * (press_gq - declared_sq)  # exact, as without declarations
 
     events = 0
     ttr = 0.0
@@ -304,11 +346,14 @@ def kpi_report(
         unknown_s=d[Category.UNKNOWN],
         apt_s=d[Category.RUNNING],
         pri_pq_s=sum(_pri_of(s, pri_s) for s in counted),
-        pri_gq_s=sum(_pri_of(s, pri_s) for s in counted if s.good),
+        pri_gq_s=pri_gq,
         pq=pq,
-        gq=pq - sq - rq,
-        sq=sq,
+        gq=press_gq - declared_sq,
+        sq=sq + declared_sq,
         rq=rq,
         failure_events=events,
         ttr_s=ttr,
+        declarations=found,
+        declared=declared,
+        declared_sq=declared_sq,
     )

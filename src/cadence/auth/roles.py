@@ -38,6 +38,8 @@ class Permission(StrEnum):
     MANAGE_ORDERS = "manage_orders"
     WRITE_LOGBOOK = "write_logbook"
     VIEW_REPORTS = "view_reports"
+    VIEW_ROI = "view_roi"
+    REGENERATE_REPORTS = "regenerate_reports"
     LOG_MAINTENANCE = "log_maintenance"
     VIEW_QUARANTINE = "view_quarantine"
     INGEST = "ingest"
@@ -80,6 +82,16 @@ POLICY: dict[Permission, Rule] = {
     ),
     Permission.VIEW_REPORTS: _rule(
         "Read shift, OEE and scrap reports.", Role.SUPERVISOR, Role.MAINTENANCE, Role.MANAGER, Role.ADMIN
+    ),
+    Permission.VIEW_ROI: _rule(
+        "Compare two periods (ROI view): yield, OEE, scrap, energy and downtime, with their PDF.",
+        Role.SUPERVISOR,
+        Role.MANAGER,
+    ),
+    Permission.REGENERATE_REPORTS: _rule(
+        "Make a past shift's report again (after late data or corrected stop reasons).",
+        Role.SUPERVISOR,
+        Role.MANAGER,
     ),
     Permission.LOG_MAINTENANCE: _rule("Record maintenance work on a machine.", Role.MAINTENANCE, Role.ADMIN),
     Permission.VIEW_QUARANTINE: _rule(

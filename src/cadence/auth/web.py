@@ -13,12 +13,13 @@ import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.routing import BaseRoute
 
 from cadence.auth.headers import SecurityHeadersMiddleware
@@ -87,19 +88,15 @@ async def submitted_csrf_token(request: Request) -> str | None:
     if request.method in SAFE_METHODS:
         return None
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith(_URLENCODED):
-        # Parsed here rather than with request.form(), which needs python-multipart; Starlette caches
-        # the body, so the route can still read it afterwards.
-        body = (await request.body()).decode("utf-8", errors="replace")
+    if content_type.startswith((_URLENCODED, _MULTIPART)):
+        # request.form() parses the body once and caches the result: whichever of this check and the route's
+        # own Form parameters reads it first, the other gets the same fields. (Reading request.body() here
+        # fails once FastAPI has consumed the stream for those parameters.)
         try:
-            values = parse_qs(body, max_num_fields=_MAX_FORM_FIELDS)
-        except ValueError:  # too many fields: not one of our forms, so no token
+            form = await request.form(max_fields=_MAX_FORM_FIELDS)
+        except (MultiPartException, HTTPException):  # malformed or too many fields: not one of our forms
             return None
-        found = values.get(CSRF_FORM_FIELD)
-        return found[0] if found else None
-    if content_type.startswith(_MULTIPART):
-        # Routes taking uploads need python-multipart anyway; the parsed form is cached for them.
-        value = (await request.form()).get(CSRF_FORM_FIELD)
+        value = form.get(CSRF_FORM_FIELD)
         return value if isinstance(value, str) else None
     return None
 

@@ -137,13 +137,33 @@ def latest_stop_reasons(history: Iterable[StopReason]) -> dict[tuple[str, int], 
 
 
 def apply_stop_reasons(changes: Sequence[StateChange], history: Iterable[StopReason]) -> list[StateChange]:
-    """``changes`` with the operators' reasons put on the stops they qualify (a given reason wins over the
-    controller's, since the operator saw the cause). ``history`` is oldest first, so later reasons win."""
+    """``changes`` (oldest first) with the operators' reasons put on the stops they qualify (a given reason
+    wins over the controller's, since the operator saw the cause). ``history`` is oldest first, so later
+    reasons win.
+
+    A stop re-sent unchanged (same state, same controller reason) is still the stop that began at its
+    first change: the reason recorded under that start covers its repeats too, so the state engine keeps
+    seeing one stop.
+
+    >>> from cadence.domain.states import MachineState as S
+    >>> stop = [StateChange(0, S.DOWN), StateChange(50, S.DOWN), StateChange(90, S.RUNNING)]
+    >>> [c.reason for c in apply_stop_reasons(stop, [StopReason("P01", 0, "breakdown.die", "lea", 95)])]
+    ['breakdown.die', 'breakdown.die', None]
+    """
     by_start = {start: r.reason_code for (_machine, start), r in latest_stop_reasons(history).items()}
-    return [
-        replace(c, reason=by_start[c.ts_us]) if c.state.is_stop and c.ts_us in by_start else c
-        for c in changes
-    ]
+    out: list[StateChange] = []
+    run_start: int | None = None
+    previous: StateChange | None = None
+    for change in changes:
+        repeat = previous is not None and (previous.state, previous.reason) == (change.state, change.reason)
+        if not repeat:
+            run_start = change.ts_us
+        previous = change
+        code = by_start.get(run_start) if run_start is not None else None
+        if code is None:
+            code = by_start.get(change.ts_us)
+        out.append(replace(change, reason=code) if change.state.is_stop and code is not None else change)
+    return out
 
 
 def current_order(events: Iterable[OrderEvent]) -> OrderEvent | None:

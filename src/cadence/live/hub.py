@@ -8,6 +8,11 @@ block it: a slow browser only makes its own mailbox coalesce.
 
 Readers (the SSE route) call :meth:`LiveHub.subscribe` on their event loop; the first event of a
 subscription is always a ``snapshot`` of the machines it follows.
+
+The hub counts good and scrap parts like the overview tile (strokes that ended since the shift start,
+less the scrap operators declared: :meth:`LiveHub.on_scrap_declared`), but computes no OEE: that needs
+the whole shift's state history, so the tiles' OEE comes from the server's render
+(``cadence.services.overview``), refreshed every 30 s, never from a live event.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from cadence.domain.batch import Batch, IdempotencyKey
+from cadence.domain.operator import ScrapDeclaration, apply_stop_reasons
 from cadence.domain.plant import Plant
 from cadence.live.snapshot import MachineLive
 from cadence.live.subscription import SNAPSHOT, STATE, STROKE, VALUES, LiveEvent, Subscription
@@ -32,6 +38,8 @@ VALUES_PER_S = 4
 VALUES_INTERVAL_S = 1.0 / VALUES_PER_S
 # Strokes read per machine to seed the shift's counts at start-up: a 3 s cycle for 8 hours is 9,600.
 SEED_MAX_STROKES = 20_000
+# Strokes count where they end, but are read by their start: look back as the tiles do.
+SEED_LOOKBACK_US = 10 * 60 * 1_000_000
 
 ShiftStartProvider = Callable[[], int | None]
 """Returns the µs timestamp from which good and scrap strokes are counted (None: since the hub started)."""
@@ -66,12 +74,17 @@ class LiveHub:
         since = reset_us if reset_us is not None else 0
         with self._lock:
             for machine_id, live in self._machines.items():
-                strokes = store.strokes(machine_id, since, now_us + 1, limit=SEED_MAX_STROKES)
+                read = store.strokes(machine_id, since - SEED_LOOKBACK_US, now_us + 1, limit=SEED_MAX_STROKES)
+                strokes = [s for s in read if s.end_us >= since]
                 good = sum(1 for s in strokes if s.good)
-                live.seed_counts(reset_us, good, len(strokes) - good)
-                changes = store.states(machine_id, 0, now_us + 1)
-                if changes:
-                    live.apply(Batch(IdempotencyKey("seed", 0, 0), machine_id, states=(changes[-1],)))
+                declared = sum(d.quantity for d in store.scrap_declarations(machine_id, since, now_us + 1))
+                live.seed_counts(reset_us, good, len(strokes) - good, declared)
+                # One index seek for the state in force, with the operator's reason if the stop has one.
+                state = store.state_at(machine_id, now_us)
+                if state is not None:
+                    reasons = store.stop_reasons(machine_id, state.ts_us, state.ts_us + 1)
+                    state = apply_stop_reasons([state], reasons)[0]
+                    live.apply(Batch(IdempotencyKey("seed", 0, 0), machine_id, states=(state,)))
 
     # --- the ingest side -------------------------------------------------------------------------------
 
@@ -111,6 +124,26 @@ class LiveHub:
                     for event in events:
                         sub.offer(event, live.machine)
             self._subscriptions = {s for s in self._subscriptions if not s.closed}
+
+    def on_scrap_declared(self, declaration: ScrapDeclaration) -> None:
+        """Count scrap an operator just declared (after its commit) and tell the machine's subscribers.
+
+        Called by whoever records declarations (the operator service), so live counts stay equal to the
+        tile's between two renders. Never raises for an unknown machine: the plant may have changed.
+        """
+        reset_us = self._shift_start_us() if self._shift_start_us is not None else None
+        with self._lock:
+            live = self._machines.get(declaration.machine)
+            if live is None:
+                return
+            if self._shift_start_us is not None:
+                live.reset_counts(reset_us)
+            if not live.declare_scrap(declaration):
+                return
+            event = LiveEvent(STROKE, live.stroke_json())
+            for sub in self._subscriptions:
+                if sub.wants(live.machine) and not sub.closed:
+                    sub.offer(event, live.machine)
 
     # --- the reader side -------------------------------------------------------------------------------
 

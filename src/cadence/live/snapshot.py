@@ -3,8 +3,12 @@
 A :class:`MachineLive` folds each stored :class:`~cadence.domain.Batch` of its machine into a compact
 state: the current machine state, the last value of each slow signal, the peak of each waveform signal
 during the last stroke (never the 500 Hz samples themselves), the last stroke's summary and the good and
-scrap strokes counted since a reset point (the current shift's start). It renders small JSON-ready dicts;
+scrap parts counted since a reset point (the current shift's start). It renders small JSON-ready dicts;
 timestamps are integer µs since the Unix epoch (exact in a JavaScript number until the year 2255).
+
+The counts follow the rules of the overview tile and the shift report (``cadence.analytics.kpi``): a
+stroke counts once it has *ended* after the reset point, and scrap declared by operators since then moves
+good parts to scrap, never below zero good parts (``declared_sq``).
 
 Not thread-safe: :class:`~cadence.live.hub.LiveHub` serialises access.
 """
@@ -18,6 +22,7 @@ import numpy as np
 
 from cadence.domain.batch import Batch
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import ScrapDeclaration
 from cadence.domain.plant import Machine
 from cadence.domain.signals import SignalKind
 
@@ -37,21 +42,45 @@ class MachineLive:
         self.state: dict[str, Any] | None = None
         self.values: dict[str, dict[str, Any]] = {}
         self.stroke: dict[str, Any] | None = None
-        self.good = 0
-        self.scrap = 0
-        self.reset_us: int | None = None  # strokes that start before this are not counted
+        self.press_good = 0  # as the press judged them
+        self.press_scrap = 0
+        self.declared = 0  # parts declared scrap by operators since reset_us
+        self.reset_us: int | None = None  # strokes that end before this are not counted
         self.sample_us: int | None = None  # newest timestamp of any data seen for this machine
 
-    def seed_counts(self, reset_us: int | None, good: int, scrap: int) -> None:
-        """Counts already in the store for the period starting at ``reset_us`` (at start-up)."""
+    @property
+    def declared_sq(self) -> int:
+        """The declared scrap counted: at most the good parts there are."""
+        return min(self.declared, self.press_good)
+
+    @property
+    def good(self) -> int:
+        """Good parts (GQ): the press's good strokes less the declared scrap."""
+        return self.press_good - self.declared_sq
+
+    @property
+    def scrap(self) -> int:
+        """Parts not good (SQ + RQ), declared scrap included."""
+        return self.press_scrap + self.declared_sq
+
+    def seed_counts(self, reset_us: int | None, good: int, scrap: int, declared: int = 0) -> None:
+        """Counts already in the store for the period starting at ``reset_us`` (at start-up): the press's
+        good and scrap strokes and the quantity declared scrap by operators."""
         self.reset_us = reset_us
-        self.good, self.scrap = good, scrap
+        self.press_good, self.press_scrap, self.declared = good, scrap, declared
 
     def reset_counts(self, reset_us: int | None) -> None:
         """Count good and scrap strokes from ``reset_us`` on (a new shift); ``None`` keeps counting all."""
         if reset_us != self.reset_us:
             self.reset_us = reset_us
-            self.good = self.scrap = 0
+            self.press_good = self.press_scrap = self.declared = 0
+
+    def declare_scrap(self, declaration: ScrapDeclaration) -> bool:
+        """Count a scrap declaration made since the reset point; False when it is older (not counted)."""
+        if self.reset_us is not None and declaration.at_us < self.reset_us:
+            return False
+        self.declared += declaration.quantity
+        return True
 
     def apply(self, batch: Batch) -> tuple[bool, bool, bool]:
         """Fold ``batch`` in; which of (state, values, stroke) changed."""
@@ -93,11 +122,11 @@ class MachineLive:
 
     def _apply_stroke(self, stroke: Stroke) -> bool:
         self._seen(stroke.end_us)
-        if self.reset_us is None or stroke.start_us >= self.reset_us:
+        if self.reset_us is None or stroke.end_us >= self.reset_us:
             if stroke.good:
-                self.good += 1
+                self.press_good += 1
             else:
-                self.scrap += 1
+                self.press_scrap += 1
         if self.stroke is not None and stroke.start_us < self.stroke["start_us"]:
             return True  # counted, but an older stroke does not replace the summary of the newest
         features = stroke.features

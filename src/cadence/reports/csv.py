@@ -1,7 +1,10 @@
-"""The shift report as a CSV: one row per press (stdlib ``csv``, UTF-8 with a BOM so Excel reads accents).
+"""The shift report as a CSV (stdlib ``csv``, UTF-8 with a BOM so Excel reads accents).
 
-With ``;`` as separator (French Excel) numbers take a decimal comma, which is what that Excel expects;
-with ``,`` they keep the point. Column names are stable identifiers, not translated.
+One table, told apart by the first column ``record``: one ``press`` row per press with its figures, then
+one ``note`` row per logbook note of the shift (a press's notes carry its line and id, plant-wide notes
+leave them empty), so a spreadsheet filter on ``record`` gives either list. With ``;`` as separator
+(French Excel) numbers take a decimal comma, which is what that Excel expects; with ``,`` they keep the
+point. Column names are stable identifiers, not translated.
 """
 
 from __future__ import annotations
@@ -10,9 +13,13 @@ import csv
 import io
 
 from cadence.clock import to_datetime
+from cadence.domain.operator import LogbookNote
 from cadence.reports.shift import CycleStats, PressReport, ShiftReport
 
+PRESS, NOTE = "press", "note"  # values of the ``record`` column
+
 COLUMNS = (
+    "record",
     "shift",
     "start",
     "end",
@@ -43,6 +50,11 @@ COLUMNS = (
     "cycle_min_s",
     "cycle_max_s",
     "alarms",
+    "declared_scrap",  # declared by operators; scrap_sq includes it up to the good parts made
+    "declared_uncounted",  # the part of it beyond the good parts, left out of scrap_sq
+    "note_time",
+    "note_by",
+    "note_text",
 )
 
 
@@ -63,6 +75,7 @@ def _row(report: ShiftReport, press: PressReport, decimal: str) -> list[str]:
         return _num(seconds / 60, decimal, 2)
 
     return [
+        PRESS,
         report.shift_name,
         to_datetime(report.start_us).isoformat(),
         to_datetime(report.end_us).isoformat(),
@@ -93,7 +106,27 @@ def _row(report: ShiftReport, press: PressReport, decimal: str) -> list[str]:
         c("min_s"),
         c("max_s"),
         str(len(press.alarms)),
+        str(f.declared),
+        str(f.declared_uncounted),
+        "",
+        "",
+        "",
     ]
+
+
+def _note_row(report: ShiftReport, note: LogbookNote) -> list[str]:
+    machine = next((m for m in report.plant.machines if m.id == note.machine), None)
+    head = [
+        NOTE,
+        report.shift_name,
+        to_datetime(report.start_us).isoformat(),
+        to_datetime(report.end_us).isoformat(),
+        machine.line if machine else "",
+        note.machine or "",
+        machine.name if machine else "",
+    ]
+    tail = [to_datetime(note.at_us).isoformat(), note.by, note.text]
+    return head + [""] * (len(COLUMNS) - len(head) - len(tail)) + tail
 
 
 def shift_report_csv(report: ShiftReport, separator: str = ",") -> str:
@@ -107,4 +140,6 @@ def shift_report_csv(report: ShiftReport, separator: str = ",") -> str:
     writer.writerow(COLUMNS)
     for press in report.presses:
         writer.writerow(_row(report, press, decimal))
+    for note in report.notes:
+        writer.writerow(_note_row(report, note))
     return out.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -29,6 +30,7 @@ from reportlab.platypus.flowables import Flowable
 
 from cadence.clock import to_datetime
 from cadence.domain.alarms import Alarm
+from cadence.domain.operator import LogbookNote
 from cadence.errors import ConfigError
 from cadence.reports.shift import (
     MICRO_STOPS,
@@ -45,6 +47,8 @@ FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
 # Bars beyond this are summed into "others": a Pareto's point is the few reasons that matter.
 MAX_BARS = 8
 MAX_ALARM_ROWS = 25
+# Cells longer than this wrap as a paragraph instead of running into the next column.
+WRAP_CHARS = 40
 PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
 BODY_W = PAGE_W - 2 * MARGIN
@@ -111,6 +115,14 @@ LABELS: dict[str, dict[str, str]] = {
         "others": "Autres",
         "truncated": "Attention : trop de coups, comptes incomplets.",
         "no_pri": "Pas de cadence prévue : efficacité et TRS non calculables.",
+        "logbook": "Cahier de liaison",
+        "plant_logbook": "Cahier de liaison — usine",
+        "no_note": "Aucune note pendant le poste.",
+        "by": "Par",
+        "note": "Note",
+        "notes_truncated": "Attention : trop de notes, seules les premières figurent ici.",
+        "declared": "Rebut déclaré par les opérateurs : {n} pièces, compris dans le rebut.",
+        "declared_uncounted": "{n} pièces déclarées au-delà des bonnes pièces du poste : non comptées.",
     },
     "en": {
         "title": "End-of-shift report",
@@ -173,6 +185,14 @@ LABELS: dict[str, dict[str, str]] = {
         "others": "Others",
         "truncated": "Warning: too many strokes, counts are incomplete.",
         "no_pri": "No planned cycle time: effectiveness and OEE cannot be computed.",
+        "logbook": "Logbook",
+        "plant_logbook": "Logbook — plant",
+        "no_note": "No note during the shift.",
+        "by": "By",
+        "note": "Note",
+        "notes_truncated": "Warning: too many notes, only the first ones are shown.",
+        "declared": "Scrap declared by operators: {n} parts, included in scrap.",
+        "declared_uncounted": "{n} parts declared beyond the shift's good parts: not counted.",
     },
 }
 
@@ -228,13 +248,22 @@ class _Renderer:
         return self.t.get(key, key)
 
     # --- building blocks ----------------------------------------------------------------------------------
-    def table(self, rows: Sequence[Sequence[str]], widths: Sequence[float], header_rows: int = 1) -> Table:
+    def table(
+        self,
+        rows: Sequence[Sequence[str]],
+        widths: Sequence[float],
+        header_rows: int = 1,
+        *,
+        text: bool = False,
+    ) -> Table:
+        """A table of figures, right-aligned after the first column; ``text``: every column left-aligned
+        (free text such as notes reads from the left)."""
         # Header cells are paragraphs so that a long French label wraps instead of running into the next.
         cells: list[list[str | Paragraph]] = [
-            [Paragraph(c, self.th_left if k == 0 else self.th) for k, c in enumerate(row)]
+            [Paragraph(c, self.th_left if k == 0 or text else self.th) for k, c in enumerate(row)]
             for row in rows[:header_rows]
         ]
-        cells += [[Paragraph(c, self.body) if len(c) > 40 else c for c in row] for row in rows[header_rows:]]
+        cells += [[self.wrap(c) for c in row] for row in rows[header_rows:]]
         table = Table(cells, colWidths=list(widths), repeatRows=header_rows, hAlign="LEFT")
         table.setStyle(
             TableStyle(
@@ -248,7 +277,7 @@ class _Renderer:
                         (-1, -1),
                         [colors.white, colors.HexColor("#f6f7f9")],
                     ),
-                    ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                    ("ALIGN", (1, 0), (-1, -1), "LEFT" if text else "RIGHT"),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     (
                         "LINEBELOW",
@@ -265,6 +294,35 @@ class _Renderer:
             )
         )
         return table
+
+    def wrap(self, text: str) -> str | Paragraph:
+        """A long or multi-line cell as a paragraph; free text (alarm messages, notes) is escaped, since a
+        paragraph reads its text as markup."""
+        if len(text) <= WRAP_CHARS and "\n" not in text:
+            return text
+        return Paragraph(escape(text).replace("\n", "<br/>"), self.body)
+
+    def logbook(self, notes: Sequence[LogbookNote], *, with_press: bool) -> list[Flowable]:
+        """The notes in writing order: time, (press,) author, text."""
+        t = self.t
+        if not notes:
+            return [Paragraph(t["no_note"], self.body)]
+        head = [t["time"], *([t["press"]] if with_press else []), t["by"], t["note"]]
+        rows = [head]
+        for n in notes:
+            press = [n.machine or "—"] if with_press else []
+            rows.append([self.when(n.at_us, "HH:mm"), *press, n.by, n.text])
+        fixed = [16 * mm, *([18 * mm] if with_press else []), 28 * mm]
+        return [self.table(rows, [*fixed, BODY_W - sum(fixed)], text=True)]
+
+    def declared(self, f: Figures) -> list[Flowable]:
+        out: list[Flowable] = []
+        if f.declared:
+            out.append(Paragraph(self.t["declared"].format(n=self.num(f.declared_sq, 0)), self.body))
+        if f.declared_uncounted:
+            uncounted = self.num(f.declared_uncounted, 0)
+            out.append(Paragraph(self.t["declared_uncounted"].format(n=uncounted), self.note))
+        return out
 
     def pareto_chart(self, bars: Sequence[ParetoBar], scale: float, color: str) -> Drawing:
         """A horizontal bar chart, biggest bar on top; the tail beyond MAX_BARS is one "others" bar."""
@@ -386,7 +444,7 @@ class _Renderer:
         rows = [head, self.figures_rows(f"{t['plant']} {r.plant.site.id}", r.figures)]
         for line in r.lines:
             rows.append(self.figures_rows(f"{t['line']} {line.line.id}", line.figures))
-        out += [Paragraph(t["plant"], self.h2), self.table(rows, widths)]
+        out += [Paragraph(t["plant"], self.h2), self.table(rows, widths), *self.declared(r.figures)]
         for line in r.lines:
             rows = [head] + [
                 self.figures_rows(f"{p.machine.id} {p.machine.name}", p.figures) for p in line.presses
@@ -397,6 +455,10 @@ class _Renderer:
             ]
         out += self.pareto(t["downtime_pareto"], r.downtime, downtime=True)
         out += self.pareto(t["scrap_pareto"], r.scrap, downtime=False)
+        out.append(Paragraph(f"{t['plant_logbook']} ({len(r.plant_notes)})", self.h2))
+        if r.notes_truncated:
+            out.append(Paragraph(t["notes_truncated"], self.note))
+        out += self.logbook(r.plant_notes, with_press=False)
         out.append(Paragraph(f"{t['alarms']} ({len(r.alarms)})", self.h2))
         out += self.alarm_table(r.alarms, with_press=True)
         return out
@@ -445,8 +507,8 @@ class _Renderer:
                 )
             ],
         ]
+        out += [self.table(quantities, [BODY_W / 6] * 6), *self.declared(f)]
         out += [
-            self.table(quantities, [BODY_W / 6] * 6),
             Spacer(1, 5),
             self.table(split, [55 * mm, 30 * mm, 40 * mm, 25 * mm, 25 * mm]),
             Paragraph(t["times"], self.h2),
@@ -470,6 +532,8 @@ class _Renderer:
                     [BODY_W / 7] * 7,
                 )
             )
+        out.append(Paragraph(f"{t['logbook']} ({len(p.notes)})", self.h2))
+        out += self.logbook(p.notes, with_press=False)
         out.append(Paragraph(f"{t['alarms']} ({len(p.alarms)})", self.h2))
         out += self.alarm_table(p.alarms, with_press=False)
         return out

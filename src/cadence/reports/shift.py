@@ -1,10 +1,12 @@
 """The figures of an end-of-shift report, per press and per line, read from the store (no rendering).
 
-Every press's time is cut by the state engine (:func:`cadence.analytics.intervals.tile`) and summed by
-:func:`cadence.analytics.kpi.kpi_report`, with the press's ``target_cycle_s`` as PRI, so the report gives
-exactly the numbers of the KPI guide (docs/guides/kpis.md). A line's figures pool its presses' time
-elements and quantities (ratios of sums, never means of ratios). docs/guides/shift-reports.md describes
-every figure.
+Every press is read by :func:`cadence.services.production.press_period`, the reading the overview tiles
+use too: the operators' stop reasons are put on the stops before the state engine
+(:func:`cadence.analytics.intervals.tile`) cuts the time, and :func:`cadence.analytics.kpi.kpi_report`
+sums it with the press's ``target_cycle_s`` as PRI and the scrap declared during the shift, so the report
+gives exactly the numbers of the KPI guide (docs/guides/kpis.md). A line's figures pool its presses' time
+elements and quantities (ratios of sums, never means of ratios). The shift's logbook notes come with it,
+per press and plant-wide. docs/guides/shift-reports.md describes every figure.
 """
 
 from __future__ import annotations
@@ -17,27 +19,30 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from cadence.analytics.intervals import DEFAULT_MICRO_STOP_S, US_PER_S, Category, Interval, tile
-from cadence.analytics.kpi import KpiReport, kpi_report
+from cadence.analytics.intervals import DEFAULT_MICRO_STOP_S, Category, Interval
+from cadence.analytics.kpi import KpiReport
 from cadence.clock import from_datetime, to_datetime
 from cadence.domain.alarms import Alarm
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import LogbookNote, ScrapDeclaration
 from cadence.domain.plant import Line, Machine, Plant
 from cadence.domain.shifts import Shift, current_shift, shifts_between
 from cadence.errors import ConfigError
 from cadence.ports import TimeSeriesStore
+from cadence.services.production import MAX_STROKES, press_period
 
 # Pareto keys that are not reason codes: stops nobody has qualified yet, and micro-stops (not coded one
 # by one, docs/domain.md §2.8). Scrap without a reason gets its own key too.
 UNQUALIFIED = "unqualified"
 MICRO_STOPS = "micro_stop"
 NO_SCRAP_REASON = "no_reason"
-# A 3 s cycle over a 12-hour shift is 14,400 strokes; far above that means the read was cut short.
-MAX_STROKES = 200_000
 MAX_ALARMS = 10_000
-# Strokes are looked up by their start, but counted in the period in which they end: look back enough
-# to catch a stroke that began just before the shift.
-STROKE_LOOKBACK_US = 10 * 60 * US_PER_S
+# Far above what a shift's tablets write; past it the notes are cut (the report says so).
+MAX_NOTES = 2_000
+# How far back the last ended shift is looked for: a weekly calendar leaves at most a week and a day
+# without shifts, but holidays stretch that (a French plant closes three weeks in August, plus a weekend
+# on each side).
+REPORT_LOOKBACK_DAYS = 40
 _STOP_CATEGORIES = frozenset(Category) - {Category.RUNNING, Category.UNKNOWN}
 
 
@@ -106,6 +111,8 @@ class Figures:
     failure_events: int
     pri_pq_s: float | None
     pri_gq_s: float | None
+    declared: int = 0  # scrap declared by operators; declared_sq of it is in sq (kpi_report's capping)
+    declared_sq: int = 0
 
     @classmethod
     def pooled(cls, reports: Iterable[tuple[KpiReport, bool]]) -> Figures:
@@ -128,7 +135,14 @@ class Figures:
             failure_events=sum(r.failure_events for r, _ in items),
             pri_pq_s=sum(r.pri_pq_s for r, _ in items) if with_pri else None,
             pri_gq_s=sum(r.pri_gq_s for r, _ in items) if with_pri else None,
+            declared=sum(r.declared for r, _ in items),
+            declared_sq=sum(r.declared_sq for r, _ in items),
         )
+
+    @property
+    def declared_uncounted(self) -> int:
+        """Declared scrap beyond the good parts the presses made in the shift, left out of SQ."""
+        return self.declared - self.declared_sq
 
     @property
     def pbt_s(self) -> float:
@@ -176,6 +190,12 @@ class PressReport:
     cycle: CycleStats | None
     alarms: tuple[Alarm, ...]
     truncated: bool  # more strokes than MAX_STROKES: counts are a lower bound
+    notes: tuple[LogbookNote, ...] = ()  # this press's logbook notes of the shift, oldest first
+
+    @property
+    def declarations(self) -> tuple[ScrapDeclaration, ...]:
+        """The scrap declared for this press during the shift, counted in its figures."""
+        return self.kpi.declarations
 
     @property
     def has_pri(self) -> bool:
@@ -197,7 +217,9 @@ class LineReport:
 class ShiftReport:
     """Everything an end-of-shift report shows. ``in_progress``: the shift had not ended at ``end_us``.
 
-    Logbook notes (operators' comments) are not part of it: Cadence has no logbook yet.
+    ``notes`` are every logbook note written during the shift, oldest first: plant-wide ones
+    (:attr:`plant_notes`) and each press's (also on its :class:`PressReport`). ``notes_truncated``: more
+    than MAX_NOTES were written and only the first are kept.
     """
 
     plant: Plant
@@ -211,10 +233,18 @@ class ShiftReport:
     downtime: tuple[ParetoBar, ...]
     scrap: tuple[ParetoBar, ...]
     alarms: tuple[Alarm, ...]  # every alarm raised in the shift, plant-wide ones included
+    notes: tuple[LogbookNote, ...] = ()
+    notes_truncated: bool = False
 
     @property
     def in_progress(self) -> bool:
         return self.end_us < self.shift_end_us
+
+    @property
+    def plant_notes(self) -> tuple[LogbookNote, ...]:
+        """Notes about no press in particular, or about a machine the plant file no longer has."""
+        known = {m.id for m in self.plant.machines}
+        return tuple(n for n in self.notes if n.machine is None or n.machine not in known)
 
 
 def downtime_pareto(intervals: Iterable[Interval]) -> tuple[ParetoBar, ...]:
@@ -241,8 +271,15 @@ def downtime_pareto(intervals: Iterable[Interval]) -> tuple[ParetoBar, ...]:
     return _ranked(seconds, count)
 
 
-def scrap_pareto(strokes: Iterable[Stroke]) -> tuple[ParetoBar, ...]:
-    """Not-good parts by scrap reason (rework included, under its own code), most first."""
+def scrap_pareto(
+    strokes: Iterable[Stroke], declarations: Iterable[ScrapDeclaration] = ()
+) -> tuple[ParetoBar, ...]:
+    """Not-good parts by scrap reason (rework included, under its own code), most first.
+
+    Declared scrap adds its quantity under its cause (``count`` is then the number of declarations): the
+    bars show what operators found, in full, even the part of a declaration beyond the shift's good parts
+    that the quality figures leave out (``Figures.declared_uncounted``).
+    """
     parts: dict[str, float] = defaultdict(float)
     count: Counter[str] = Counter()
     for s in strokes:
@@ -251,6 +288,9 @@ def scrap_pareto(strokes: Iterable[Stroke]) -> tuple[ParetoBar, ...]:
         key = s.scrap_reason or NO_SCRAP_REASON
         parts[key] += 1
         count[key] += 1
+    for d in declarations:
+        parts[d.cause] += d.quantity
+        count[d.cause] += 1
     return _ranked(parts, count)
 
 
@@ -272,7 +312,7 @@ def report_shift(plant: Plant, at: datetime) -> tuple[Shift, bool]:
     """The shift running at ``at`` (``True``), else the last one ended before it (``False``).
 
     Raises :class:`~cadence.errors.ConfigError` when the plant has no shift calendar, or no shift in
-    the past 8 days.
+    the past :data:`REPORT_LOOKBACK_DAYS` days.
     """
     if at.tzinfo is None:
         raise ValueError("report_shift needs a timezone-aware datetime")
@@ -282,10 +322,10 @@ def report_shift(plant: Plant, at: datetime) -> tuple[Shift, bool]:
     running = current_shift(plant.shifts, local)
     if running is not None:
         return running, True
-    # A week and a day back: the longest gap a weekly calendar can leave, whatever the weekdays.
-    ended = [s for s in shifts_between(plant.shifts, local - timedelta(days=8), local) if s.end <= local]
+    since = local - timedelta(days=REPORT_LOOKBACK_DAYS)
+    ended = [s for s in shifts_between(plant.shifts, since, local) if s.end <= local]
     if not ended:
-        raise ConfigError(f"no shift ended in the 8 days before {local.isoformat()}")
+        raise ConfigError(f"no shift ended in the {REPORT_LOOKBACK_DAYS} days before {local.isoformat()}")
     return ended[-1], False
 
 
@@ -296,25 +336,25 @@ def _press(
     end_us: int,
     alarms: Sequence[Alarm],
     *,
+    notes: Sequence[LogbookNote],
     micro_stop_s: float,
+    now_us: int | None,
 ) -> PressReport:
-    # Changes from the beginning: the one in force at the shift start may be old. The first change after
-    # the end still decides whether a stop crossing it is a micro-stop, so read a threshold beyond.
-    changes = store.states(machine.id, 0, end_us + int(micro_stop_s * US_PER_S) + 1)
-    strokes = store.strokes(machine.id, start_us - STROKE_LOOKBACK_US, end_us, limit=MAX_STROKES)
-    intervals = tile(changes, [], start_us, end_us, micro_stop_s=micro_stop_s)
-    has_pri = machine.target_cycle_s is not None
-    kpi = kpi_report(intervals, strokes, pri_s=machine.target_cycle_s or 0.0)
+    period = press_period(
+        store, machine, start_us, end_us, now_us=now_us, micro_stop_s=micro_stop_s, max_strokes=MAX_STROKES
+    )
+    kpi = period.kpi
     cycles = [s.features["cycle_time_s"] for s in kpi.strokes if "cycle_time_s" in s.features]
     return PressReport(
         machine=machine,
         kpi=kpi,
-        figures=Figures.pooled([(kpi, has_pri)]),
-        downtime=downtime_pareto(intervals),
-        scrap=scrap_pareto(kpi.strokes),
+        figures=Figures.pooled([(kpi, period.has_pri)]),
+        downtime=downtime_pareto(period.intervals),
+        scrap=scrap_pareto(kpi.strokes, kpi.declarations),
         cycle=CycleStats.of(cycles),
         alarms=tuple(sorted((a for a in alarms if a.machine == machine.id), key=lambda a: a.raised_us)),
-        truncated=len(strokes) >= MAX_STROKES,
+        truncated=period.truncated,
+        notes=tuple(n for n in notes if n.machine == machine.id),
     )
 
 
@@ -338,8 +378,19 @@ def shift_report_data(
     if end_us <= start_us:
         raise ValueError(f"empty report period: {to_datetime(start_us)} to {to_datetime(end_us)}")
     raised = [a for a in store.alarms(limit=MAX_ALARMS) if start_us <= a.raised_us < end_us]
+    notes = store.logbook(start_us, end_us)
     presses = tuple(
-        _press(m, store, start_us, end_us, raised, micro_stop_s=micro_stop_s) for m in plant.machines
+        _press(
+            m,
+            store,
+            start_us,
+            end_us,
+            raised,
+            notes=notes[:MAX_NOTES],
+            micro_stop_s=micro_stop_s,
+            now_us=until_us,
+        )
+        for m in plant.machines
     )
     lines = []
     for line in plant.lines:
@@ -367,4 +418,6 @@ def shift_report_data(
         downtime=_merge(p.downtime for p in presses),
         scrap=_merge(p.scrap for p in presses),
         alarms=tuple(sorted(raised, key=lambda a: a.raised_us)),
+        notes=tuple(notes[:MAX_NOTES]),
+        notes_truncated=len(notes) > MAX_NOTES,
     )

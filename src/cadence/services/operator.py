@@ -8,9 +8,12 @@ depends only on the store port, the plant and a clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from cadence.analytics.intervals import DEFAULT_MICRO_STOP_S, US_PER_S, Category, tile
 from cadence.domain.operator import (
     LogbookNote,
     OrderEvent,
@@ -18,12 +21,49 @@ from cadence.domain.operator import (
     ScrapDeclaration,
     StopReason,
     current_order,
+    latest_stop_reasons,
 )
 from cadence.domain.plant import Plant
-from cadence.domain.states import DEFAULT_REASONS, ReasonCode
+from cadence.domain.states import DEFAULT_REASONS, MachineState, ReasonCode
 from cadence.errors import InvalidInput, NotFound
 from cadence.ports import Clock, TimeSeriesStore
 from cadence.services.plant_data import iso
+from cadence.services.production import decisive_changes
+
+# Stops an operator codes one by one: the state engine's stop categories, without micro-stops (counted, not
+# coded) and unknown time (offline: no machine state to explain).
+_CODED_STOPS = frozenset(
+    {Category.IDLE, Category.DOWN, Category.SETUP, Category.PLANNED_STOP, Category.NO_ORDER}
+)
+# How far back declared scrap causes count as "common" for a press: a month covers the usual defects of
+# the dies it runs without keeping a cause typed once long ago.
+COMMON_CAUSES_LOOKBACK_US = 30 * 86_400_000_000
+# Strokes read for the causes of the press's own quality checks: the last shift's worth (8 h; at a 2 s
+# cycle that is 14 400 strokes, within the limit).
+_CAUSE_STROKES_LOOKBACK_US = 8 * 3_600_000_000
+_CAUSE_STROKES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A stop of a machine as the operator sees it: when it began (the key its reason is recorded under),
+    until when (now while it lasts), the state reported and the reason in force, if any."""
+
+    machine: str
+    start_us: int
+    end_us: int
+    state: MachineState
+    reason: str | None
+    given: StopReason | None  # the operator's reason in force; None when only the controller gave one
+    ongoing: bool
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_us - self.start_us) / 1_000_000
+
+    @property
+    def unqualified(self) -> bool:
+        return self.reason is None
 
 
 class OperatorService:
@@ -35,11 +75,14 @@ class OperatorService:
         plant: Plant,
         clock: Clock,
         reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
+        on_scrap_declared: Callable[[ScrapDeclaration], None] | None = None,
     ) -> None:
         self._store = store
         self._plant = plant
         self._clock = clock
         self.reasons = tuple(reasons)
+        # Told after each committed declaration, so that live counts change without waiting for a render.
+        self._on_scrap_declared = on_scrap_declared
 
     def now_us(self) -> int:
         """The server's clock, against which relative times such as ``-8h`` are read."""
@@ -67,6 +110,8 @@ class OperatorService:
         scrap = ScrapDeclaration(machine, self._clock.now_us(), quantity, cause.strip(), by)
         self._check(scrap.problems())
         self._store.record_scrap(scrap)
+        if self._on_scrap_declared is not None:
+            self._on_scrap_declared(scrap)
         return scrap
 
     def order_event(
@@ -159,6 +204,58 @@ class OperatorService:
         if machine is not None:
             self._known(machine)
         return self._store.logbook(start_us, end_us, machine)
+
+    def stops(
+        self, machine: str, start_us: int, end_us: int, *, micro_stop_s: float = DEFAULT_MICRO_STOP_S
+    ) -> list[Stop]:
+        """The stops of ``machine`` overlapping ``[start_us, end_us)`` that are coded one by one, newest
+        first, with the reason in force (the operator's latest, else the controller's).
+
+        Micro-stops (shorter than ``micro_stop_s``, the state engine's rule) and offline time are left
+        out. A stop that began before ``start_us`` is listed with its true start, the key of its reason.
+        """
+        self._known(machine)
+        # The micro-stop rule needs the whole stop: a stop crossing ``end_us`` is judged by the change that
+        # ends it, up to a threshold later. The change in force at ``start_us`` comes from one index seek.
+        changes = decisive_changes(self._store, machine, start_us, end_us + int(micro_stop_s * US_PER_S) + 1)
+        intervals = tile(changes, [], start_us, end_us, micro_stop_s=micro_stop_s)
+        coded = [(iv, iv.source) for iv in intervals if iv.category in _CODED_STOPS and iv.source is not None]
+        if not coded:
+            return []
+        # ``changes`` carry the reason in force (the operator's, else the controller's); ``given`` tells
+        # whether an operator gave it, and who.
+        first = min(source.ts_us for _, source in coded)
+        given = latest_stop_reasons(self._store.stop_reasons(machine, first, end_us + 1))
+        out = []
+        for iv, source in coded:
+            # Ongoing: it reaches the end and nothing but repeats of it came after its start.
+            later = [c for c in changes if c.ts_us > source.ts_us]
+            same = all((c.state, c.reason) == (source.state, source.reason) for c in later)
+            out.append(
+                Stop(
+                    machine,
+                    source.ts_us,
+                    iv.end_us,
+                    source.state,
+                    source.reason,
+                    given.get((machine, source.ts_us)),
+                    ongoing=same and iv.end_us == end_us,
+                )
+            )
+        return sorted(out, key=lambda s: s.start_us, reverse=True)
+
+    def common_scrap_causes(self, machine: str, limit: int = 6) -> list[str]:
+        """The scrap causes worth a button for ``machine``, most frequent first: those its own quality
+        checks gave its strokes in the last 8 h, and those operators declared on it in the last month."""
+        self._known(machine)
+        now = self._clock.now_us()
+        since = now - COMMON_CAUSES_LOOKBACK_US
+        counts: Counter[str] = Counter()
+        for d in self._store.scrap_declarations(machine, since, now + 1):
+            counts[d.cause] += d.quantity
+        recent = self._store.strokes(machine, now - _CAUSE_STROKES_LOOKBACK_US, now + 1, limit=_CAUSE_STROKES)
+        counts.update(s.scrap_reason for s in recent if not s.good and s.scrap_reason)
+        return [cause for cause, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
     # --- helpers ---------------------------------------------------------------------------------------
 

@@ -1,6 +1,10 @@
 """What a plant-overview tile shows for one press, computed from the store over the current shift.
 
-The same figures feed the page's first render; live events then update them (cadence.live).
+The figures come from :func:`cadence.services.production.press_period`, the reading the end-of-shift
+report and the press page use too: the operators' stop reasons are applied before tiling and their
+declared scrap counts in quality, so a tile's OEE is the report's OEE for the same window. The same
+figures feed the page's first render; live events then update the state and the counts (cadence.live),
+and htmx re-renders the tiles every 30 s for the OEE.
 """
 
 from __future__ import annotations
@@ -9,15 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from cadence.analytics.oee import OeeResult, shift_oee, time_in_states
+from cadence.analytics.kpi import KpiReport
 from cadence.clock import from_datetime, to_datetime
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import apply_stop_reasons
 from cadence.domain.plant import Machine, Plant
 from cadence.domain.shifts import current_shift
 from cadence.domain.states import StateChange
 from cadence.ports import TimeSeriesStore
+from cadence.services.production import press_period
 
-US = 1_000_000
 # Strokes read to count a shift's parts: a 3 s cycle for 8 hours is 9,600 strokes.
 MAX_STROKES_PER_SHIFT = 20_000
 
@@ -31,12 +36,15 @@ class ShiftWindow:
 
 @dataclass(frozen=True, slots=True)
 class Tile:
+    """One press over the shift so far. ``good`` is GQ and ``scrap`` SQ + RQ of :attr:`kpi` (declared scrap
+    included); ``kpi`` is None only at the very instant a shift starts (an empty period)."""
+
     machine: Machine
     state: StateChange | None
     good: int
     scrap: int
     last_stroke: Stroke | None
-    oee: OeeResult | None
+    kpi: KpiReport | None
     active_alarms: int
     shift: ShiftWindow
 
@@ -45,6 +53,12 @@ class Tile:
         if self.last_stroke is None:
             return None
         return self.last_stroke.features.get("cycle_time_s")
+
+    @property
+    def oee(self) -> KpiReport | None:
+        """The report whose ``.oee`` a template shows, None when the press has no planned cycle time
+        (OEE needs a PRI: 0 % would be a lie)."""
+        return self.kpi if self.kpi is not None and self.machine.target_cycle_s else None
 
 
 def shift_window(plant: Plant, now_us: int) -> ShiftWindow:
@@ -75,24 +89,23 @@ def tile(plant: Plant, store: TimeSeriesStore, machine: Machine, now_us: int) ->
 
 
 def _tile(machine: Machine, store: TimeSeriesStore, window: ShiftWindow, now_us: int, alarms: int) -> Tile:
-    changes = store.states(machine.id, 0, now_us + 1)
-    strokes = store.strokes(machine.id, window.start_us, window.end_us + 1, limit=MAX_STROKES_PER_SHIFT)
-    good = sum(1 for s in strokes if s.good)
-    scrap = len(strokes) - good
-    result = None
-    if machine.target_cycle_s and changes:
-        durations = time_in_states(
-            ((c.ts_us / US, c.state.value) for c in changes), window.start_us / US, window.end_us / US
-        )
-        if sum(durations.values()) > 0:
-            result = shift_oee(durations, machine.target_cycle_s, pq=len(strokes), gq=good)
+    state = store.state_at(machine.id, now_us)
+    if state is not None and state.state.is_stop:
+        # The operator's reason for the stop under way, as the report will show it.
+        state = apply_stop_reasons([state], store.stop_reasons(machine.id, state.ts_us, state.ts_us + 1))[0]
+    if window.end_us <= window.start_us:  # the very instant the shift starts: nothing counted yet
+        return Tile(machine, state, 0, 0, None, None, alarms, window)
+    period = press_period(
+        store, machine, window.start_us, window.end_us, now_us=now_us, max_strokes=MAX_STROKES_PER_SHIFT
+    )
+    kpi = period.kpi
     return Tile(
         machine=machine,
-        state=changes[-1] if changes else None,
-        good=good,
-        scrap=scrap,
-        last_stroke=strokes[0] if strokes else None,  # the store returns strokes newest first
-        oee=result,
+        state=state,
+        good=kpi.gq,
+        scrap=kpi.pq - kpi.gq,
+        last_stroke=period.strokes[0] if period.strokes else None,  # the store returns newest first
+        kpi=kpi,
         active_alarms=alarms,
         shift=window,
     )

@@ -55,12 +55,11 @@ class PlantData:
         counts = {c.machine: c for c in self.store.stats().machines}
         out = []
         for machine in self.plant.machines:
-            recent = self.store.states(machine.id, 0, now_us + 1)
             count = counts.get(machine.id)
             out.append(
                 MachineSummary(
                     machine=machine,
-                    state=recent[-1] if recent else None,
+                    state=self.store.state_at(machine.id, now_us),  # one seek, not the whole history
                     strokes=count.strokes if count else 0,
                     points=count.points if count else 0,
                     last_us=count.last_us if count else None,

@@ -17,7 +17,9 @@ from cadence.ingest.http import ingest_router
 from cadence.runtime import Runtime, open_runtime
 from cadence.web.assets import STATIC_DIR, check_vendored
 from cadence.web.errors import install_error_handlers
-from cadence.web.routes import health, live, machines, operator, pages, trace
+from cadence.web.routes import health, kpis, live, machines, operator, operator_pages, pages, trace
+from cadence.web.routes import reports as report_pages
+from cadence.web.routes import roi as roi_pages
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -56,10 +58,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(health.router, dependencies=[PUBLIC])
     app.include_router(machines.router, dependencies=[require(Permission.VIEW_PLANT)])
     app.include_router(trace.router, dependencies=[require(Permission.VIEW_PLANT)])
+    app.include_router(kpis.router, dependencies=[require(Permission.VIEW_PLANT)])
     app.include_router(operator.router, dependencies=[require(Permission.VIEW_PLANT)])
     app.include_router(live.router)
     app.include_router(ingest_router(rt.pipeline), dependencies=[require_ingest()])
     app.include_router(pages.router)
+    app.include_router(roi_pages.router)
+    app.include_router(operator_pages.router)
+    app.include_router(report_pages.router)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False, dependencies=[require(Permission.VIEW_PLANT)])
     def openapi_schema() -> dict[str, Any]:

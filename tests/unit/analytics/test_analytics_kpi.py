@@ -7,6 +7,7 @@ import pytest
 from cadence.analytics.intervals import Category, Interval, tile
 from cadence.analytics.kpi import kpi_report
 from cadence.domain.cycles import Stroke
+from cadence.domain.operator import ScrapDeclaration
 from cadence.domain.states import MachineState, StateChange
 
 S = 1_000_000
@@ -147,3 +148,44 @@ def test_refuses_empty_or_gapped_intervals() -> None:
         kpi_report([], [], pri_s=1)
     with pytest.raises(ValueError, match="contiguous"):
         kpi_report([Interval(0, 10, Category.RUNNING), Interval(20, 30, Category.RUNNING)], [], pri_s=1)
+
+
+def test_declared_scrap_moves_good_parts_to_scrap_and_lowers_the_oee() -> None:
+    changes, strokes = _shift()
+    spans = tile(changes, [(s.start_us, s.end_us) for s in strokes], 0, 480 * MIN, max_stroke_gap_s=36)
+    before = kpi_report(spans, strokes, pri_s=12)
+    found = [
+        ScrapDeclaration("P01", 100 * MIN, 30, "crack at inspection", "lea"),
+        ScrapDeclaration("P01", 300 * MIN, 24, "burr", "lea"),
+        ScrapDeclaration("P01", 480 * MIN, 999, "after the period: not counted", "lea"),
+    ]
+    r = kpi_report(spans, strokes, pri_s=12, declarations=found)
+    assert (r.pq, r.gq, r.sq, r.rq) == (1_800, 1_746 - 54, 36 + 54, 18)
+    assert (r.declared, r.declared_sq, r.declared_uncounted) == (54, 54, 0)
+    assert r.declarations == tuple(found[:2])
+    assert r.oee == pytest.approx(12 * 1_692 / (450 * 60), rel=1e-12)
+    assert r.oee < before.oee and r.availability == before.availability
+    assert r.effectiveness == before.effectiveness  # PQ is unchanged: the parts were made
+
+
+def test_declared_scrap_never_makes_good_quantity_negative() -> None:
+    spans = [Interval(0, 600 * S, Category.RUNNING)]
+    strokes = [Stroke("P01", n, n * 12 * S, n * 12 * S + 8 * S, good=n % 5 != 0) for n in range(40)]
+    press_good = sum(s.good for s in strokes)
+    r = kpi_report(spans, strokes, pri_s=12, declarations=[ScrapDeclaration("P01", 5 * S, 100, "x", "lea")])
+    assert (r.gq, r.sq, r.pq) == (0, 40, 40)
+    assert (r.declared, r.declared_sq, r.declared_uncounted) == (100, press_good, 100 - press_good)
+    assert r.oee == 0.0 and r.quality_ratio == 0.0
+
+
+def test_declared_scrap_with_a_pri_per_part_shrinks_the_good_time_in_proportion() -> None:
+    spans = [Interval(0, 600 * S, Category.RUNNING)]
+    strokes = [
+        Stroke("P01", n, n * 10 * S, n * 10 * S + 5 * S, good=True, part="A" if n % 2 else "B")
+        for n in range(40)
+    ]
+    r = kpi_report(
+        spans, strokes, pri_s={"A": 10, "B": 20}, declarations=[ScrapDeclaration("P01", 0, 10, "x", "lea")]
+    )
+    assert r.pri_gq_s == pytest.approx((20 * 10 + 20 * 20) * 30 / 40)
+    assert r.pri_pq_s == 20 * 10 + 20 * 20

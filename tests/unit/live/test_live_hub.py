@@ -9,9 +9,11 @@ from pathlib import Path
 
 from cadence.clock import SimClock
 from cadence.config import EXAMPLE_PLANT, load_settings
-from cadence.domain.batch import Batch
+from cadence.domain.batch import Batch, IdempotencyKey
+from cadence.domain.operator import ScrapDeclaration, StopReason
 from cadence.domain.plant import Plant
 from cadence.domain.signals import SignalKind
+from cadence.domain.states import MachineState, StateChange
 from cadence.ingest.local import LocalPublisher
 from cadence.ingest.pipeline import IngestPipeline, Status
 from cadence.ingest.validation import PlantValidator
@@ -20,7 +22,7 @@ from cadence.live.subscription import SNAPSHOT, STROKE, VALUES, LiveEvent, Subsc
 from cadence.plantfile import load_plant
 from cadence.protocol.codec import Limits, decode_message
 from cadence.runtime import open_runtime
-from cadence.services.overview import shift_window
+from cadence.services.overview import shift_window, tiles
 from cadence.simulator import PlantSimulator
 from cadence.simulator.publish import CallbackPublisher
 
@@ -98,6 +100,49 @@ def test_snapshot_matches_what_the_store_holds(tmp_path: Path) -> None:
         rt.close()
 
 
+def test_live_counts_agree_with_the_tiles_with_declared_scrap(tmp_path: Path) -> None:
+    clock = SimClock(start_us=START_US)
+    rt = open_runtime(load_settings(data_dir=tmp_path), clock=clock)
+    try:
+        publisher = LocalPublisher(rt.pipeline)
+        sim = PlantSimulator(rt.plant, publisher, clock, seed=5, start_us=START_US)
+        sim.step_until(START_US + 8 * MINUTE_US)
+        publisher.close()
+        assert rt.pipeline.wait_idle(30)
+        clock.advance_to(sim.now_us)
+        sub = rt.live.subscribe("P01", loop=None)
+        sub.take()  # the snapshot
+        small = ScrapDeclaration("P01", clock.now_us(), 3, "crack at inspection", "lea")
+        huge = ScrapDeclaration("P02", clock.now_us(), 100_000, "lot refused", "lea")
+        old = ScrapDeclaration("P03", START_US - 24 * 60 * MINUTE_US, 5, "yesterday's", "lea")
+        for d in (small, huge, old):
+            rt.store.record_scrap(d)
+            rt.live.on_scrap_declared(d)
+        # A stop in force now, qualified by an operator: the seed shows the operator's reason.
+        stop = StateChange(clock.now_us(), MachineState.DOWN)
+        rt.store.append([Batch(IdempotencyKey("test", 1, 0), "P04", states=(stop,), digest=b"stop")])
+        rt.store.record_stop_reason(StopReason("P04", stop.ts_us, "breakdown.die", "lea", clock.now_us()))
+        events, _ = sub.take()
+        assert [e.event for e in events] == [STROKE]  # coalesced: the newest counts of P01
+        assert events[0].data["scrap"] >= 3
+        clock.advance_to(clock.now_us() + 1)  # the tile counts what happened before now
+        shown = {t.machine.id: t for t in tiles(rt.plant, rt.store, clock.now_us())}
+        seeded = LiveHub(rt.plant, lambda: shift_window(rt.plant, clock.now_us()).start_us)
+        seeded.seed(rt.store, clock.now_us())
+        for hub in (rt.live, seeded):
+            for live in hub.snapshot()["machines"]:  # type: ignore[attr-defined]
+                tile = shown[live["machine"]]
+                assert (live["good"], live["scrap"]) == (tile.good, tile.scrap), live["machine"]
+        assert shown["P02"].good == 0 and shown["P02"].kpi is not None
+        assert shown["P02"].kpi.declared_uncounted > 0
+        assert shown["P01"].kpi is not None and shown["P01"].kpi.declared_sq == 3
+        p04 = seeded.snapshot("P04")["machines"][0]  # type: ignore[index]
+        assert p04["state"] == {"state": "down", "reason": "breakdown.die", "since_us": stop.ts_us}
+        assert shown["P04"].state is not None and shown["P04"].state.reason == "breakdown.die"
+    finally:
+        rt.close()
+
+
 def test_counts_start_at_the_shift_start() -> None:
     batches = _decoded_batches(12, machines=["P01"])
     strokes = [s for b in batches for s in b.strokes]
@@ -109,7 +154,7 @@ def test_counts_start_at_the_shift_start() -> None:
     shift_start[0] = reset_us
     hub.on_committed(batches[half:])
     live = hub.snapshot("P01")["machines"][0]  # type: ignore[index]
-    later = [s for b in batches[half:] for s in b.strokes if s.start_us >= reset_us]
+    later = [s for b in batches[half:] for s in b.strokes if s.end_us >= reset_us]  # counted where they end
     assert live["counted_since_us"] == reset_us
     assert (live["good"], live["scrap"]) == (sum(s.good for s in later), sum(not s.good for s in later))
     assert live["good"] + live["scrap"] < len(strokes)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from cadence.domain.alarms import Alarm, Severity
@@ -21,8 +22,16 @@ from cadence.domain.cycles import Stroke
 from cadence.domain.operator import LogbookNote, OrderEvent, OrderKind, ScrapDeclaration, StopReason
 from cadence.domain.samples import F64, I64, SampleBlock
 from cadence.domain.signals import SignalKind, SignalSpec
+from cadence.domain.states import MachineState
 from cadence.errors import StoreError
-from cadence.ports import AppendOutcome, QuarantineItem, RetentionPolicy, RetentionReport
+from cadence.ports import (
+    AppendOutcome,
+    KpiRollup,
+    QuarantineItem,
+    RetentionPolicy,
+    RetentionReport,
+    sum_rollups,
+)
 from cadence.store import codecs
 from cadence.store.sqlite.schema import SMALL_CHUNK_POINTS
 
@@ -176,6 +185,11 @@ def append_batches(
         conn.executemany(
             "INSERT OR IGNORE INTO states (machine, ts_us, state, reason) VALUES (?, ?, ?, ?)", states
         )
+    if strokes or states:
+        # Late data for hours already rolled up: those hours are recomputed (docs/guides/kpis.md).
+        spans = [(b.machine, s.end_us, s.end_us) for b in stored for s in b.strokes]
+        spans += [(m, *state_dirty_span(conn, m, ts, committed_us)) for m, ts, _, _ in states]
+        mark_kpi_dirty(conn, spans, committed_us)
     conn.executemany(
         "INSERT INTO batches (source, epoch, seq, digest, machine, received_us, committed_us, points)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -635,19 +649,24 @@ def note_of(row: tuple[Any, ...]) -> LogbookNote:
     return LogbookNote(machine, at_us, text, by)
 
 
-def insert_stop_reason(conn: sqlite3.Connection, r: StopReason) -> None:
-    """Append a reason; earlier ones for the same stop are kept as its history."""
+def insert_stop_reason(conn: sqlite3.Connection, r: StopReason, committed_us: int) -> None:
+    """Append a reason; earlier ones for the same stop are kept as its history. The hours the stop spans
+    are marked dirty for the KPI rollups (its category and Pareto key may change)."""
     conn.execute(
         f"INSERT INTO stop_reasons ({STOP_REASON_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
         (r.machine, r.stop_start_us, r.reason_code, r.by, r.at_us),
     )
+    span = state_dirty_span(conn, r.machine, r.stop_start_us, committed_us)
+    mark_kpi_dirty(conn, [(r.machine, *span)], committed_us)
 
 
-def insert_scrap(conn: sqlite3.Connection, s: ScrapDeclaration) -> None:
+def insert_scrap(conn: sqlite3.Connection, s: ScrapDeclaration, committed_us: int) -> None:
+    """Keep a declaration and mark its hour dirty for the KPI rollups."""
     conn.execute(
         f"INSERT INTO scrap_declarations ({SCRAP_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
         (s.machine, s.at_us, s.quantity, s.cause, s.by),
     )
+    mark_kpi_dirty(conn, [(s.machine, s.at_us, s.at_us)], committed_us)
 
 
 def insert_order_event(conn: sqlite3.Connection, e: OrderEvent) -> None:
@@ -661,3 +680,251 @@ def insert_note(conn: sqlite3.Connection, n: LogbookNote) -> None:
     conn.execute(
         f"INSERT INTO logbook ({NOTE_COLUMNS}) VALUES (?, ?, ?, ?)", (n.machine, n.at_us, n.text, n.by)
     )
+
+
+# --- KPI rollups ----------------------------------------------------------------------------------------
+# cadence.services.kpi_history computes one row per machine and clock hour; the writer keeps them honest:
+# data stored late for an hour already rolled up marks that hour dirty in the same transaction.
+
+# How far before a late state change the hours it can change begin. Shortening a stop can turn it into a
+# micro-stop only if it is now shorter than the threshold (at most 1 h: docs/domain.md §2.8 says 1-10 min),
+# so hours more than this before the change keep their figures. kpi_history refuses larger thresholds.
+KPI_LOOKBACK_US = HOUR_US
+# A KPI refresh puts at most this far past a machine's last rolled hour (kpi_history.REFRESH_MAX_HOURS is
+# smaller), so invalidation need not mark hours beyond: a backfill whose last state is still open would
+# otherwise mark every hour up to now.
+KPI_MAX_AHEAD_US = 31 * DAY_US
+_KPI_SEQ_KEY = "kpi_dirty_seq"
+_KPI_TIMES = (
+    "running_us",
+    "idle_us",
+    "micro_stop_us",
+    "down_us",
+    "planned_stop_us",
+    "setup_us",
+    "no_order_us",
+    "unknown_us",
+)
+_KPI_COUNTS = ("pq", "gq", "sq", "rq", "declared")
+KPI_COLUMNS = ", ".join(
+    (
+        "machine",
+        "start_us",
+        "end_us",
+        *_KPI_TIMES,
+        *_KPI_COUNTS,
+        "pri_pq_s",
+        "pri_gq_s",
+        "failure_events",
+        "down_carry",
+        "energy_kwh",
+        "downtime",
+    )
+)
+_KPI_MARKS = ", ".join("?" * len(KPI_COLUMNS.split(", ")))
+# The same columns summed over rows of one machine (down_carry and downtime are the caller's to fill).
+KPI_SUMS = ", ".join(
+    (
+        "machine",
+        "min(start_us)",
+        "max(end_us)",
+        *(f"sum({c})" for c in (*_KPI_TIMES, *_KPI_COUNTS, "pri_pq_s", "pri_gq_s", "failure_events")),
+        "0",
+        "sum(energy_kwh)",
+        "NULL",
+    )
+)
+
+
+# msgspec decodes a year of a plant's day rows (7,300 small objects) several times faster than json.
+_DOWNTIME = msgspec.json.Decoder(dict[str, int])
+_DOWNTIME_LIST = msgspec.json.Decoder(list[dict[str, int]])
+
+
+def decode_downtime_list(text: str) -> list[dict[str, int]]:
+    """A JSON array of ``downtime`` column values (``{reason: µs}`` objects)."""
+    return _DOWNTIME_LIST.decode(text)
+
+
+def kpi_row(r: KpiRollup) -> tuple[object, ...]:
+    """The row of :data:`KPI_COLUMNS` for a rollup."""
+    return (
+        r.machine,
+        r.start_us,
+        r.end_us,
+        r.running_us,
+        r.idle_us,
+        r.micro_stop_us,
+        r.down_us,
+        r.planned_stop_us,
+        r.setup_us,
+        r.no_order_us,
+        r.unknown_us,
+        r.pq,
+        r.gq,
+        r.sq,
+        r.rq,
+        r.declared,
+        r.pri_pq_s,
+        r.pri_gq_s,
+        r.failure_events,
+        int(r.down_carry),
+        r.energy_kwh,
+        json.dumps(dict(sorted(r.downtime_us.items())), separators=(",", ":")),
+    )
+
+
+def kpi_of(row: Sequence[Any]) -> KpiRollup:
+    """A rollup from a row of :data:`KPI_COLUMNS` (in the dataclass's field order)."""
+    # Indexed rather than unpacked: a year of a plant by day reads 7,300 rows through here.
+    downtime = row[21]
+    return KpiRollup(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+        row[16],
+        row[17],
+        row[18],
+        bool(row[19]),
+        row[20],
+        {} if downtime == "{}" else _DOWNTIME.decode(downtime),
+    )
+
+
+def _floor_hour(ts_us: int) -> int:
+    return (ts_us // HOUR_US) * HOUR_US
+
+
+def state_dirty_span(
+    conn: sqlite3.Connection, machine: str, ts_us: int, committed_us: int
+) -> tuple[int, int]:
+    """``[lo, hi]``: the instants whose hours a state change (or a stop reason) at ``ts_us`` can change.
+
+    From the start of the stop it cuts short, when that stop is an idle or down one begun less than
+    :data:`KPI_LOOKBACK_US` before (else from the change itself), to the end of the stop that follows it,
+    repeats included (the state engine merges repeated changes into one stop): the first change after the
+    next one that differs from it. A stop still open reaches the commit time.
+    """
+    lo = ts_us
+    before = conn.execute(
+        "SELECT ts_us, state, reason FROM states WHERE machine = ? AND ts_us < ? AND ts_us >= ?"
+        " ORDER BY ts_us DESC",
+        (machine, ts_us, ts_us - KPI_LOOKBACK_US),
+    ).fetchall()
+    # Only an idle or down stop begun within the look-back can change category by being cut short (a
+    # micro-stop by its length); the stop's first change is the earliest of its repeats.
+    if before and before[0][1] in (MachineState.IDLE.value, MachineState.DOWN.value):
+        for row in before:
+            if (row[1], row[2]) != (before[0][1], before[0][2]):
+                break
+            lo = row[0]
+    nxt = conn.execute(
+        "SELECT ts_us, state, reason FROM states WHERE machine = ? AND ts_us > ? ORDER BY ts_us LIMIT 1",
+        (machine, ts_us),
+    ).fetchone()
+    if nxt is None:
+        return lo, max(committed_us, ts_us)
+    after = conn.execute(
+        "SELECT min(ts_us) FROM states WHERE machine = ? AND ts_us > ? AND (state != ? OR reason IS NOT ?)",
+        (machine, nxt[0], nxt[1], nxt[2]),
+    ).fetchone()[0]
+    return lo, max(committed_us, ts_us) if after is None else after
+
+
+def mark_kpi_dirty(conn: sqlite3.Connection, spans: Sequence[tuple[str, int, int]], committed_us: int) -> int:
+    """Mark dirty the hours that ``(machine, lo, hi)`` spans touch (``hi`` included) and that have ended by
+    ``committed_us`` (an hour still running has not been rolled up, nor can a refresh be computing it), and
+    drop the day sums holding them. Returns the hours marked."""
+    hours: dict[str, set[int]] = {}
+    rolled: dict[str, int | None] = {}
+    for machine, lo, hi in spans:
+        last = min(_floor_hour(hi), _floor_hour(committed_us) - HOUR_US)
+        if last < _floor_hour(lo):
+            continue  # the usual case: live data for the hour still running
+        if machine not in rolled:
+            row = conn.execute(
+                "SELECT end_us FROM kpi_hours WHERE machine = ? ORDER BY start_us DESC LIMIT 1", (machine,)
+            ).fetchone()
+            rolled[machine] = None if row is None else int(row[0])
+        # Hours far beyond what is rolled up cannot be in a refresh's hands yet: they will be computed
+        # with this data. (A refresh puts at most KPI_MAX_AHEAD_US past the rollups' end.)
+        reach = rolled[machine]
+        last = min(
+            last, (_floor_hour(lo) if reach is None else max(reach, _floor_hour(lo))) + KPI_MAX_AHEAD_US
+        )
+        hours.setdefault(machine, set()).update(range(_floor_hour(lo), last + 1, HOUR_US))
+    marks = [(machine, h) for machine, found in hours.items() for h in sorted(found)]
+    if not marks:
+        return 0
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1')"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (_KPI_SEQ_KEY,),
+    )
+    seq = kpi_token(conn)
+    conn.executemany(
+        "INSERT INTO kpi_dirty (machine, hour_us, seq) VALUES (?, ?, ?)"
+        " ON CONFLICT (machine, hour_us) DO UPDATE SET seq = excluded.seq",
+        [(machine, h, seq) for machine, h in marks],
+    )
+    for machine, found in hours.items():
+        if found:
+            conn.execute(
+                "DELETE FROM kpi_days WHERE machine = ? AND start_us <= ? AND end_us > ?",
+                (machine, max(found), min(found)),
+            )
+    return len(marks)
+
+
+def kpi_token(conn: sqlite3.Connection) -> int:
+    """The invalidation counter: the ``seq`` of the latest dirty marks."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_KPI_SEQ_KEY,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def put_kpi_hours(
+    conn: sqlite3.Connection,
+    hours: Sequence[KpiRollup],
+    token: int,
+    days: Sequence[tuple[str, int, int]],
+) -> None:
+    """Upsert hour rollups, clear their dirty marks up to ``token``, rebuild or drop the given day sums."""
+    conn.executemany(
+        f"INSERT OR REPLACE INTO kpi_hours ({KPI_COLUMNS}) VALUES ({_KPI_MARKS})", map(kpi_row, hours)
+    )
+    conn.executemany(
+        "DELETE FROM kpi_dirty WHERE machine = ? AND hour_us = ? AND seq <= ?",
+        [(h.machine, h.start_us, token) for h in hours],
+    )
+    for machine, start_us, end_us in days:
+        conn.execute(
+            "DELETE FROM kpi_days WHERE machine = ? AND start_us < ? AND end_us > ?",
+            (machine, end_us, start_us),
+        )
+        if start_us % HOUR_US or end_us % HOUR_US or end_us <= start_us:
+            continue  # a day that is not made of whole clock hours (a half-hour time zone) has no sum
+        dirty = conn.execute(
+            "SELECT 1 FROM kpi_dirty WHERE machine = ? AND hour_us >= ? AND hour_us < ? LIMIT 1",
+            (machine, start_us, end_us),
+        ).fetchone()
+        rows = conn.execute(
+            f"SELECT {KPI_COLUMNS} FROM kpi_hours WHERE machine = ? AND start_us >= ? AND start_us < ?"
+            " ORDER BY start_us",
+            (machine, start_us, end_us),
+        ).fetchall()
+        if dirty is None and len(rows) == (end_us - start_us) // HOUR_US:
+            row = kpi_row(sum_rollups([kpi_of(r) for r in rows]))
+            conn.execute(f"INSERT INTO kpi_days ({KPI_COLUMNS}) VALUES ({_KPI_MARKS})", row)

@@ -49,6 +49,8 @@ from cadence.errors import NotFound, StoreClosed, StoreError
 from cadence.ports import (
     AppendOutcome,
     Clock,
+    KpiRollup,
+    KpiStatus,
     LatestValue,
     MachineCounts,
     QuarantineItem,
@@ -57,6 +59,7 @@ from cadence.ports import (
     RetentionReport,
     SeriesData,
     StoreStats,
+    TraceGroup,
     empty_series,
 )
 from cadence.store import codecs
@@ -70,6 +73,7 @@ from cadence.store.sqlite.writer import (
     CompactTask,
     NoteTask,
     OrderEventTask,
+    PutKpiTask,
     QuarantineTask,
     RegisterTask,
     RetentionTask,
@@ -319,6 +323,13 @@ class SqliteStore:
         """Keep a logbook note; waits for the commit."""
         self._wait(NoteTask(note=note))
 
+    def put_kpi_hours(
+        self, hours: Sequence[KpiRollup], *, token: int, days: Sequence[tuple[str, int, int]] = ()
+    ) -> None:
+        """Store hour rollups, clear their dirty marks made up to ``token`` and rebuild the given day sums
+        (a day with a missing or dirty hour gets none); waits for the commit."""
+        self._wait(PutKpiTask(hours=tuple(hours), token=token, days=tuple(days)))
+
     def compact(self, now_us: int) -> int:
         """Merge small chunks older than ``compact_after_s`` (before ``now_us``); returns chunks merged.
 
@@ -423,6 +434,7 @@ class SqliteStore:
         end_us: int | None = None,
         limit: int = 1000,
         with_waveform: bool = False,
+        offset: int = 0,
     ) -> list[Stroke]:
         """Traceability lookup: strokes of one key, newest first, optionally narrowed by machine and time.
 
@@ -430,21 +442,65 @@ class SqliteStore:
         its own index (see ``EXPLAIN QUERY PLAN`` in tests/integration/test_trace_store_plan.py), so a search
         never scans the strokes table. ``start_us``/``end_us`` bound the stroke start, half-open.
         """
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}")
         column, value = _trace_key(serial=serial, lot=lot, material_lot=material_lot, order=order, die=die)
         sql, params = _trace_query(column, value, machine, start_us, end_us, with_waveform=with_waveform)
-        rows = self._read(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
+        rows = self._read(lambda conn: conn.execute(sql + " OFFSET ?", (*params, limit, offset)).fetchall())
         return [_stroke_of(row) for row in rows]
+
+    def trace_summary(
+        self,
+        *,
+        serial: str | None = None,
+        lot: str | None = None,
+        material_lot: str | None = None,
+        order: str | None = None,
+        die: str | None = None,
+        machine: str | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+    ) -> list[TraceGroup]:
+        """Counts of one key's strokes per order, part, lots, press and die, summed by SQLite.
+
+        A material lot is answered from the covering index ``strokes_material_lot_trace`` alone, in its
+        order (no table row is read, nothing is sorted but the groups; tests/integration/
+        test_trace_store_plan.py checks the plan), so a heat of 20,000 parts costs one pass over 20,000
+        small index entries instead of 20,000 decoded strokes.
+        """
+        column, value = _trace_key(serial=serial, lot=lot, material_lot=material_lot, order=order, die=die)
+        sql, params = _trace_summary_query(column, value, machine, start_us, end_us)
+        rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
+        return [
+            TraceGroup(o, part, lot_, mat, m, d, int(good), int(n) - int(good), first, last)
+            for mat, o, part, lot_, m, d, good, n, first, last in rows
+        ]
 
     def states(self, machine: str, start_us: int, end_us: int) -> list[StateChange]:
         """State changes in ``[start_us, end_us)``, oldest first."""
-        rows = self._read(
-            lambda conn: conn.execute(
-                "SELECT ts_us, state, reason FROM states WHERE machine = ? AND ts_us >= ? AND ts_us < ?"
-                " ORDER BY ts_us",
-                (machine, start_us, end_us),
-            ).fetchall()
-        )
+        rows = self._read(lambda conn: conn.execute(_STATES_IN, (machine, start_us, end_us)).fetchall())
         return [StateChange(ts, MachineState(state), reason) for ts, state, reason in rows]
+
+    def state_at(self, machine: str, ts_us: int) -> StateChange | None:
+        """The change in force at ``ts_us``: one seek on the (machine, ts_us) primary key."""
+        row = self._read(lambda conn: conn.execute(_STATE_AT, (machine, ts_us)).fetchone())
+        return None if row is None else StateChange(row[0], MachineState(row[1]), row[2])
+
+    def states_since(self, machine: str, start_us: int, end_us: int) -> list[StateChange]:
+        """The change in force at ``start_us`` (if older) and those in ``[start_us, end_us)``, oldest first.
+
+        Both reads are in one transaction, so a change committed between them cannot be missed or doubled.
+        """
+
+        def query(conn: sqlite3.Connection) -> list[tuple[int, str, str | None]]:
+            rows: list[tuple[int, str, str | None]] = []
+            in_force = conn.execute(_STATE_AT, (machine, start_us)).fetchone()
+            if in_force is not None and in_force[0] < start_us:  # else the range below reads it
+                rows.append(in_force)
+            rows += conn.execute(_STATES_IN, (machine, start_us, end_us)).fetchall()
+            return rows
+
+        return [StateChange(ts, MachineState(state), reason) for ts, state, reason in self._read(query)]
 
     def alarms(
         self,
@@ -521,6 +577,99 @@ class SqliteStore:
         rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [ops.note_of(row) for row in rows]
 
+    def kpi_status(self, machine: str) -> KpiStatus:
+        """Dirty hours, invalidation token and extent of ``machine``'s KPI rollups, read in one snapshot."""
+
+        def query(conn: sqlite3.Connection) -> KpiStatus:
+            token = ops.kpi_token(conn)
+            dirty = conn.execute(
+                "SELECT hour_us FROM kpi_dirty WHERE machine = ? ORDER BY hour_us", (machine,)
+            ).fetchall()
+            last = conn.execute(
+                "SELECT end_us FROM kpi_hours WHERE machine = ? ORDER BY start_us DESC LIMIT 1", (machine,)
+            ).fetchone()
+            first_state = conn.execute(
+                "SELECT min(ts_us) FROM states WHERE machine = ?", (machine,)
+            ).fetchone()
+            first_stroke = conn.execute(
+                "SELECT min(start_us) FROM strokes WHERE machine = ?", (machine,)
+            ).fetchone()
+            firsts = [r[0] for r in (first_state, first_stroke) if r[0] is not None]
+            return KpiStatus(
+                machine=machine,
+                first_data_us=min(firsts) if firsts else None,
+                rolled_until_us=None if last is None else int(last[0]),
+                dirty_hours=tuple(int(r[0]) for r in dirty),
+                token=token,
+            )
+
+        return self._read(query)
+
+    def kpi_hours(self, machine: str, start_us: int, end_us: int) -> list[KpiRollup]:
+        """Clean hour rollups of ``machine`` within ``[start_us, end_us)``, oldest first."""
+        sql = (
+            f"SELECT {ops.KPI_COLUMNS} FROM kpi_hours WHERE machine = ? AND start_us >= ? AND start_us < ?"
+            " AND end_us <= ? AND NOT EXISTS (SELECT 1 FROM kpi_dirty d"
+            " WHERE d.machine = kpi_hours.machine AND d.hour_us = kpi_hours.start_us) ORDER BY start_us"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, (machine, start_us, end_us, end_us)).fetchall())
+        return [ops.kpi_of(row) for row in rows]
+
+    def kpi_days(
+        self, machines: Sequence[str], start_us: int, end_us: int, *, summed: bool = False
+    ) -> list[KpiRollup]:
+        """Day sums of ``machines`` within ``[start_us, end_us)``, by machine (as given) then time. With
+        ``summed``, one row per machine that has any, summed by SQLite: from the first day's start to the
+        last day's end, with the first day's down carry (its time elements add up to less than its span
+        when days are missing in between)."""
+
+        def query(conn: sqlite3.Connection) -> list[KpiRollup]:
+            wanted = list(dict.fromkeys(machines))
+            marks = ",".join("?" * len(wanted))
+            where = f"machine IN ({marks}) AND start_us >= ? AND start_us < ? AND end_us <= ?"
+            params = (*wanted, start_us, end_us, end_us)
+            if not summed:
+                rows = conn.execute(
+                    f"SELECT {ops.KPI_COLUMNS} FROM kpi_days WHERE {where} ORDER BY machine, start_us", params
+                ).fetchall()
+                order = {m: k for k, m in enumerate(wanted)}
+                rows.sort(key=lambda row: order[row[0]])  # stable: time order kept within a machine
+                return [ops.kpi_of(row) for row in rows]
+            sums = {
+                row[0]: row
+                for row in conn.execute(
+                    f"SELECT {ops.KPI_SUMS} FROM kpi_days WHERE {where} GROUP BY machine", params
+                ).fetchall()
+            }
+            # The first day's carry: the row whose start is its machine's smallest.
+            carry = dict(
+                conn.execute(
+                    f"SELECT machine, down_carry FROM kpi_days WHERE {where}"
+                    f" AND (machine, start_us) IN (SELECT machine, min(start_us) FROM kpi_days WHERE {where}"
+                    " GROUP BY machine)",
+                    params * 2,
+                ).fetchall()
+            )
+            # Stop time by reason: each machine's day objects as one JSON array, decoded at once (a tenth of
+            # the time json_each takes to sum them in SQL).
+            downtime: dict[str, dict[str, int]] = {}
+            for machine, array in conn.execute(
+                "SELECT machine, '[' || group_concat(downtime) || ']' FROM kpi_days"
+                f" WHERE {where} GROUP BY machine",
+                params,
+            ):
+                total = downtime.setdefault(machine, {})
+                for day in ops.decode_downtime_list(array):
+                    for key, us in day.items():
+                        total[key] = total.get(key, 0) + us
+            return [
+                ops.kpi_of((*sums[m][:-3], carry[m], sums[m][-2], json.dumps(downtime.get(m, {}))))
+                for m in wanted
+                if m in sums
+            ]
+
+        return self._read(query)
+
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
         """The most recently refused messages, newest first."""
         rows = self._read(
@@ -570,6 +719,18 @@ _STROKE_COLUMNS = (
 )
 
 
+# The state in force at an instant and the changes of a period: both seek the (machine, ts_us) key.
+_STATE_AT = (
+    "SELECT ts_us, state, reason FROM states WHERE machine = ? AND ts_us <= ? ORDER BY ts_us DESC LIMIT 1"
+)
+_STATES_IN = (
+    "SELECT ts_us, state, reason FROM states WHERE machine = ? AND ts_us >= ? AND ts_us < ? ORDER BY ts_us"
+)
+
+# What trace_summary groups by: the column order of strokes_material_lot_trace, so a heat is counted
+# from that index alone, group after group, without a sort.
+_TRACE_GROUP = "material_lot, production_order, part, lot, machine, die"
+
 # Traceability keys of find_strokes and their columns; each column has an index (schema.py).
 _TRACE_COLUMNS = {
     "serial": "serial",
@@ -615,6 +776,19 @@ def _trace_query(
         params.append(end_us)
     columns = _STROKE_COLUMNS + (", waveform" if with_waveform else ", NULL")
     sql = f"SELECT {columns} FROM strokes WHERE {' AND '.join(where)} ORDER BY start_us DESC LIMIT ?"
+    return sql, params
+
+
+def _trace_summary_query(
+    column: str, value: str, machine: str | None, start_us: int | None, end_us: int | None
+) -> tuple[str, list[object]]:
+    """The aggregate of a traceability search: the filters of :func:`_trace_query`, counted per group."""
+    select, params = _trace_query(column, value, machine, start_us, end_us, with_waveform=False)
+    where = select[select.index(" WHERE ") : select.index(" ORDER BY ")]
+    sql = (
+        f"SELECT {_TRACE_GROUP}, SUM(good), COUNT(*), MIN(start_us), MAX(start_us) FROM strokes{where}"
+        f" GROUP BY {_TRACE_GROUP} ORDER BY MAX(start_us) DESC"
+    )
     return sql, params
 
 

@@ -1,7 +1,7 @@
 """The store's only writer: one thread, one connection, typed tasks on a bounded queue (STYLE.md §8).
 
-Appends, quarantined messages, alarms (new, acknowledged, cleared), operator events and signal registrations
-are *grouped*:
+Appends, quarantined messages, alarms (new, acknowledged, cleared), operator events, KPI rollups and signal
+registrations are *grouped*:
 the writer takes every task already queued (and, under concurrent load, whatever arrives within
 ``commit_interval_ms``), applies each in its own savepoint and commits them all in ONE transaction.
 Futures are resolved only after COMMIT has returned, because the acknowledgement sent to an edge or an
@@ -26,7 +26,7 @@ from cadence.domain.batch import Batch
 from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, StopReason
 from cadence.domain.signals import SignalSpec
 from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
-from cadence.ports import Clock, QuarantineItem, RetentionPolicy, RetentionReport
+from cadence.ports import Clock, KpiRollup, QuarantineItem, RetentionPolicy, RetentionReport
 from cadence.store.sqlite import ops
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,13 @@ class NoteTask(Task):
 
 
 @dataclass(eq=False, kw_only=True)
+class PutKpiTask(Task):
+    hours: tuple[KpiRollup, ...]
+    token: int
+    days: tuple[tuple[str, int, int], ...]
+
+
+@dataclass(eq=False, kw_only=True)
 class CompactTask(Task):
     now_us: int
     max_points: int = COMPACT_STEP_POINTS
@@ -147,6 +154,7 @@ GroupedTask = (
     | ScrapTask
     | OrderEventTask
     | NoteTask
+    | PutKpiTask
 )
 _GROUPED = (
     AppendTask,
@@ -159,6 +167,7 @@ _GROUPED = (
     ScrapTask,
     OrderEventTask,
     NoteTask,
+    PutKpiTask,
 )
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
 
@@ -348,13 +357,15 @@ class StoreWriter(threading.Thread):
         if isinstance(task, ClearAlarmTask):
             return ops.clear_alarm(conn, task.alarm_id, task.ts_us)
         if isinstance(task, StopReasonTask):
-            return ops.insert_stop_reason(conn, task.reason)
+            return ops.insert_stop_reason(conn, task.reason, committed_us)
         if isinstance(task, ScrapTask):
-            return ops.insert_scrap(conn, task.scrap)
+            return ops.insert_scrap(conn, task.scrap, committed_us)
         if isinstance(task, OrderEventTask):
             return ops.insert_order_event(conn, task.event)
         if isinstance(task, NoteTask):
             return ops.insert_note(conn, task.note)
+        if isinstance(task, PutKpiTask):
+            return ops.put_kpi_hours(conn, task.hours, task.token, task.days)
         return ops.insert_alarm(conn, task.alarm)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:

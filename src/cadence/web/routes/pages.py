@@ -25,8 +25,10 @@ from cadence.domain.states import MachineState
 from cadence.errors import CadenceError
 from cadence.services.alarms import AlarmService
 from cadence.services.overview import shift_window, tile, tiles
+from cadence.services.production import decisive_changes
 from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, jinja_env, negotiate, translations
+from cadence.web.routes.operator_marks import press_context
 from cadence.web.vocabulary import ROLE_LABELS, STATE_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -65,10 +67,18 @@ def _labels() -> dict[str, str]:
     return {state.value: label for state, label in STATE_LABELS.items()}
 
 
+def _permissions(account: Any) -> frozenset[str]:
+    role = getattr(account, "role", None)
+    if role is None:
+        return frozenset()
+    return frozenset(p.value for p in Permission if allowed(role, p))
+
+
 def render(request: Request, template: str, **context: Any) -> HTMLResponse:
     """Render ``template`` in the visitor's locale with the variables every page needs."""
     runtime = request.app.state.runtime
-    locale = page_locale(request, context.pop("account", None))
+    account = context.pop("account", None)
+    locale = page_locale(request, account)
     gettext = translations(locale).gettext
     formats = {
         "state_labels": {k: gettext(v) for k, v in _labels().items()},
@@ -88,7 +98,10 @@ def render(request: Request, template: str, **context: Any) -> HTMLResponse:
         "csrf_token": context.pop("csrf_token", None),
         # The badge counts what still needs a person: active alarms nobody has acknowledged.
         "alarm_count": len(runtime.store.alarms(limit=1_000, active=True, unacknowledged=True)),
-        "request_path": request.url.path,
+        # The language switch comes back here, query included: a comparison on screen stays on screen.
+        "request_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        # The menu offers only the pages the visitor may open; the routes check again on their own.
+        "granted": _permissions(account),
         "state_labels": _labels(),
         "state_icons": STATE_ICONS,
         # Inside a <script type="application/json">: "</" must not end the element early.
@@ -160,6 +173,9 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
         }
         for s in strokes[:RECENT_STROKES]
     ]
+    operator = press_context(
+        request, machine.id, window.start_us, window.end_us, page_locale(request, session.user)
+    )
     return render(
         request,
         "press.html",
@@ -170,6 +186,7 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
         timeline=_timeline(runtime, machine.id, window.start_us, window.end_us),
         recent=recent,
         cycle_times_json=json.dumps(cycle_times),
+        **operator,
         **_who(session),
     )
 
@@ -180,7 +197,7 @@ def _timeline(runtime: Any, machine: str, start_us: int, end_us: int) -> list[di
     The state engine cuts the window; each segment is coloured by the state the machine reported.
     """
     span = max(end_us - start_us, 1)
-    changes = runtime.store.states(machine, 0, end_us + 1)
+    changes = decisive_changes(runtime.store, machine, start_us, end_us + 1)
     return [
         {
             "state": MachineState.OFFLINE.value if iv.source is None else iv.source.state.value,
@@ -236,7 +253,8 @@ def _alarm_row(a: Any) -> dict[str, Any]:
 
 def _safe_next(target: str) -> str:
     """A local path to go back to after signing in; anything else goes to the overview."""
-    ok = target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc
+    # "//host" and "/\\host" are other sites to a browser, not paths of this one.
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and not urlsplit(target).netloc
     return target if ok else "/"
 
 

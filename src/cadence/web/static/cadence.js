@@ -121,22 +121,65 @@
     ],
   };
 
-  function trendChart(el, range) {
+  // Markers of what people recorded (stop reasons, notes, scrap, orders): a dashed line and its sign on the
+  // chart, and the text under it when the cursor (or a finger) comes within a few pixels.
+  const markColors = { stop: "#c4161c", note: "#1f56c7", scrap: "#8a1c8f", order_start: "#0b7a3b", order_end: "#0b7a3b" };
+  function markPlugin(marks, note) {
+    const near = (u, left) => marks.find((m) => Math.abs(u.valToPos(m.at_us / 1e6, "x") - left) < 12);
+    return {
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx, dpr = window.devicePixelRatio || 1, box = u.bbox;
+          ctx.save();
+          ctx.font = Math.round(16 * dpr) + "px 'DejaVu Sans', sans-serif";
+          ctx.textAlign = "center";
+          for (const m of marks) {
+            const x = Math.round(u.valToPos(m.at_us / 1e6, "x", true));
+            if (x < box.left || x > box.left + box.width) continue;
+            ctx.strokeStyle = ctx.fillStyle = markColors[m.kind] || "#111418";
+            ctx.lineWidth = 2 * dpr;
+            ctx.setLineDash([5 * dpr, 4 * dpr]);
+            ctx.beginPath(); ctx.moveTo(x, box.top + 20 * dpr); ctx.lineTo(x, box.top + box.height); ctx.stroke();
+            ctx.fillText(m.icon, x, box.top + 16 * dpr);
+          }
+          ctx.restore();
+        }],
+        // The text stays when the finger lifts (or the chart is redrawn) until another spot is touched.
+        setCursor: [(u) => {
+          if (!note || u.cursor.left < 0) return;
+          const m = near(u, u.cursor.left);
+          note.textContent = m ? stampFormat.format(new Date(m.at_us / 1000)) + " · " + m.text : "";
+        }],
+      },
+    };
+  }
+
+  function trendChart(el, range, marks, current) {
     const machine = document.querySelector(".press-head").dataset.machine;
     const url = "/api/v1/machines/" + machine + "/series/" + el.dataset.signal + "?start=-" + range + "&resolution=auto";
     return fetch(url, { credentials: "same-origin" }).then((r) => r.json()).then((body) => {
+      if (current && !current()) return; // a later refresh (another range) owns the chart now
       const xs = (body.ts_us || []).map((t) => t / 1e6);
       const ys = body.values || [];
       el.innerHTML = "";
+      const items = (marks && marks.annotations) || [];
+      const note = el.nextElementSibling && el.nextElementSibling.classList.contains("chart-note") ? el.nextElementSibling : null;
       const opts = Object.assign({}, timeOpts, {
         width: chartWidth(el), height: 200,
         series: [
           { label: formats.time_label || "Time", value: (u, v) => (v == null ? "—" : stampFormat.format(new Date(v * 1000))) },
           { label: el.dataset.label + " (" + el.dataset.unit + ")", stroke: "#1f56c7", width: 2, value: (u, v) => fmt(v, 1) },
         ],
+        plugins: [markPlugin(items, note)],
       });
+      // With markers known, the chart spans the whole range asked for (on the server's clock), so a note
+      // written after the last sample still shows.
+      if (marks && marks.start_us) {
+        opts.scales = { x: { time: true, range: () => [marks.start_us / 1e6, marks.end_us / 1e6] } };
+      }
       el._plot = new window.uPlot(opts, [xs, ys], el);
       el.dataset.points = String(xs.length);
+      el.dataset.marks = String(items.length);
     });
   }
 
@@ -205,7 +248,22 @@
     if (document.body.dataset.page !== "press") return;
     let range = "15m";
     const trends = Array.from(document.querySelectorAll(".chart[data-signal]"));
-    const refresh = () => Promise.all(trends.map((el) => trendChart(el, range)));
+    for (const el of trends) {
+      const note = document.createElement("div");
+      note.className = "chart-note";
+      el.after(note);
+    }
+    const holder = document.querySelector("[data-annotations]");
+    const marks = () => (holder
+      ? fetch(holder.dataset.annotations + "?start=-" + range, { credentials: "same-origin" }).then((r) => r.json()).catch(() => null)
+      : Promise.resolve(null));
+    // Answers may come back out of order (a range tapped during a refresh): only the latest refresh draws.
+    let generation = 0;
+    const refresh = () => {
+      const mine = ++generation;
+      const current = () => mine === generation;
+      return marks().then((m) => current() && Promise.all(trends.map((el) => trendChart(el, range, m, current))));
+    };
     refresh();
     for (const button of document.querySelectorAll(".ranges button")) {
       button.addEventListener("click", () => {
@@ -226,13 +284,29 @@
     for (const seg of document.querySelectorAll(".timeline .seg[data-share]")) {
       seg.style.width = (parseFloat(seg.dataset.share) * 100).toFixed(3) + "%";
     }
+    for (const mark of document.querySelectorAll(".marks .mark[data-at]")) {
+      mark.style.left = (parseFloat(mark.dataset.at) * 100).toFixed(3) + "%";
+    }
     const hist = document.getElementById("cycle-histogram");
     const data = document.getElementById("cycle-times");
     if (hist && data) histogram(hist, JSON.parse(data.textContent || "[]"));
   }
 
+  // --- operator page: the − / + buttons of the scrap quantity (the number field works without them) ------
+
+  function setupSteppers() {
+    for (const button of document.querySelectorAll(".stepper .step")) {
+      button.addEventListener("click", () => {
+        const input = button.parentElement.querySelector("input");
+        const next = (parseInt(input.value, 10) || 0) + parseInt(button.dataset.step, 10);
+        input.value = String(Math.max(parseInt(input.min, 10) || 1, Math.min(parseInt(input.max, 10) || 100000, next)));
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     connectLive();
     setupPressPage();
+    setupSteppers();
   });
 })();
