@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cadence.domain.plant import Area, Line, Machine, Plant, Site
 from cadence.domain.shifts import NO_HOLIDAYS, Holiday, HolidayCalendar, ShiftPattern
 from cadence.domain.signals import SignalKind, SignalSpec
+from cadence.domain.states import MachineState, ReasonCode, reason_tree
 from cadence.errors import ConfigError
 from cadence.protocol.topics import ID_PATTERN
 
@@ -116,6 +117,15 @@ class _HolidayFile(_Strict):
         return text
 
 
+class _ReasonFile(_Strict):
+    """One reason of the tree: a dotted code whose first part groups it on the tablet."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=64)
+    state: Literal["idle", "down", "setup", "planned_stop"]
+    fr: str = Field(min_length=1, max_length=60)
+    en: str = Field(min_length=1, max_length=60)
+
+
 class _PlantFile(_Strict):
     version: Literal[1] = 1
     site: _SiteFile
@@ -125,6 +135,7 @@ class _PlantFile(_Strict):
     machines: list[_MachineFile] = Field(min_length=1)
     shifts: list[_ShiftFile] = Field(default_factory=list)
     holidays: list[_HolidayFile] = Field(default_factory=list)
+    reasons: list[_ReasonFile] = Field(default_factory=list)
 
 
 def load_plant(path: Path) -> Plant:
@@ -215,6 +226,10 @@ def _cross_references(spec: _PlantFile) -> list[str]:
         for j, earlier in enumerate(spec.holidays[:i]):
             if Holiday.parse(earlier.date) == Holiday.parse(day.date):
                 problems.append(f"holidays[{i}].date = {day.date!r}: already declared by holidays[{j}]")
+    for i, reason in enumerate(spec.reasons):
+        for j, before in enumerate(spec.reasons[:i]):
+            if before.code == reason.code:
+                problems.append(f"reasons[{i}].code = {reason.code!r}: already declared by reasons[{j}]")
     for key, signals in _all_signal_tables(spec):
         for name, sig in signals.items():
             if sig.min is not None and sig.max is not None and sig.min >= sig.max:
@@ -276,4 +291,5 @@ def _build(spec: _PlantFile) -> Plant:
         lines=tuple(Line(ln.id, ln.name, ln.area) for ln in spec.lines),
         machines=tuple(machines),
         shifts=shifts,
+        reasons=reason_tree(ReasonCode(r.code, r.fr, r.en, MachineState(r.state)) for r in spec.reasons),
     )

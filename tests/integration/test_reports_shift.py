@@ -188,8 +188,12 @@ def test_pdf_has_a_summary_and_one_page_per_press_with_charts(report: ShiftRepor
         assert oee is not None
         assert f"{oee * 100:.1f}".replace(".", ",") in text  # French decimal comma
         if press.downtime:
-            top = LABELS["fr"].get(press.downtime[0].key, press.downtime[0].key)
+            key = press.downtime[0].key
+            tree = {r.code: r.label_fr for r in report.plant.reasons}
+            top = LABELS["fr"].get(key) or tree.get(key, key)  # a reason code is shown by its label
             assert text.count(top) >= 2  # the chart's axis label and the table's row
+            if key in tree:
+                assert key not in text
             content = reader.pages[page].get_contents()
             assert content is not None
             # Bars are filled rectangles in the page's content stream, not images.

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cadence.domain.signals import SignalKind
+from cadence.domain.states import DEFAULT_REASONS
 from cadence.errors import ConfigError
 from cadence.plantfile import load_plant, plant_from_mapping
 
@@ -100,3 +101,28 @@ def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
     broken.write_text("[site\nid = 1", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"broken\.toml: not valid TOML"):
         load_plant(broken)
+
+
+def test_the_plant_file_extends_and_relabels_the_reason_tree(plant_data: dict[str, Any]) -> None:
+    plant_data["reasons"] = [
+        {"code": "breakdown.die", "state": "down", "fr": "Casse poinçon", "en": "Punch broken"},
+        {"code": "waiting.crane", "state": "idle", "fr": "Attente pont roulant", "en": "Waiting for crane"},
+    ]
+    plant = plant_from_mapping(plant_data)
+    codes = [r.code for r in plant.reasons]
+    assert codes[-1] == "waiting.crane" and codes.count("breakdown.die") == 1
+    die = next(r for r in plant.reasons if r.code == "breakdown.die")
+    assert (die.label_fr, die.state.value) == ("Casse poinçon", "down")
+    assert (
+        plant_from_mapping({k: v for k, v in plant_data.items() if k != "reasons"}).reasons == DEFAULT_REASONS
+    )
+
+
+def test_bad_reasons_are_reported(plant_data: dict[str, Any]) -> None:
+    plant_data["reasons"] = [{"code": "Panne Presse", "state": "down", "fr": "x", "en": "x"}]
+    assert "reasons[0].code = 'Panne Presse'" in _error(plant_data)
+    plant_data["reasons"] = [{"code": "waiting.crane", "state": "running", "fr": "x", "en": "x"}]
+    assert "reasons[0].state = 'running'" in _error(plant_data)
+    twice = {"code": "waiting.crane", "state": "idle", "fr": "x", "en": "x"}
+    plant_data["reasons"] = [twice, twice]
+    assert "reasons[1].code = 'waiting.crane': already declared by reasons[0]" in _error(plant_data)

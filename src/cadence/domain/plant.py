@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from cadence.domain.shifts import ShiftPattern
 from cadence.domain.signals import SignalSpec
+from cadence.domain.states import DEFAULT_REASONS, ReasonCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,8 @@ class Plant:
     lines: tuple[Line, ...] = ()
     machines: tuple[Machine, ...] = ()
     shifts: tuple[ShiftPattern, ...] = ()
+    # The reason tree operators pick from (the defaults unless the plant file adds its own).
+    reasons: tuple[ReasonCode, ...] = DEFAULT_REASONS
     _index: dict[str, Machine] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

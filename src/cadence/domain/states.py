@@ -12,6 +12,7 @@ configurable tree (``breakdown.hydraulic``, ``setup.die_change``…); a stop wit
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -59,6 +60,8 @@ DEFAULT_REASONS: tuple[ReasonCode, ...] = (
     ReasonCode("microstop", "Micro-arrêt", "Micro-stop", MachineState.IDLE),
     ReasonCode("waiting.operator", "Attente opérateur", "Waiting for operator", MachineState.IDLE),
     ReasonCode("waiting.material", "Attente matière", "Waiting for material", MachineState.IDLE),
+    # Available, nothing to make: no order (ADOT), not a loss of the press (docs/guides/kpis.md).
+    ReasonCode("waiting.order", "Attente OF", "No order", MachineState.IDLE),
     ReasonCode("breakdown.hydraulic", "Panne hydraulique", "Hydraulic breakdown", MachineState.DOWN),
     ReasonCode("breakdown.electrical", "Panne électrique", "Electrical breakdown", MachineState.DOWN),
     ReasonCode("breakdown.die", "Panne outil", "Die breakdown", MachineState.DOWN),
@@ -70,3 +73,18 @@ DEFAULT_REASONS: tuple[ReasonCode, ...] = (
         "planned.maintenance", "Maintenance préventive", "Planned maintenance", MachineState.PLANNED_STOP
     ),
 )
+
+
+def reason_tree(extra: Iterable[ReasonCode] = ()) -> tuple[ReasonCode, ...]:
+    """The default tree with a plant's own reasons: one with a default's code replaces it (new labels, or
+    another state), the others are added after the defaults, in the order given.
+
+    >>> punch = ReasonCode("breakdown.die", "Casse poinçon", "Punch broken", MachineState.DOWN)
+    >>> crane = ReasonCode("waiting.crane", "Attente pont", "Waiting for crane", MachineState.IDLE)
+    >>> tree = reason_tree([punch, crane])
+    >>> [r.code for r in tree][-2:], next(r.label_fr for r in tree if r.code == "breakdown.die")
+    (['planned.maintenance', 'waiting.crane'], 'Casse poinçon')
+    """
+    own = {r.code: r for r in extra}
+    merged = [own.pop(r.code, r) for r in DEFAULT_REASONS]
+    return (*merged, *own.values())

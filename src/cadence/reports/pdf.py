@@ -223,6 +223,8 @@ class _Renderer:
         self.locale = locale
         self.t = LABELS[locale]
         self.tz = ZoneInfo(report.plant.site.timezone)
+        # Stop reasons are shown by their label in the report's language when the plant's tree has one.
+        self.reasons = {r.code: r for r in report.plant.reasons}
         self.h1 = ParagraphStyle("h1", fontName=FONT_BOLD, fontSize=14, leading=18, spaceAfter=4)
         self.h2 = ParagraphStyle(
             "h2", fontName=FONT_BOLD, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=3
@@ -245,7 +247,14 @@ class _Renderer:
         return format_datetime(to_datetime(ts_us), pattern, tzinfo=self.tz, locale=self.locale)
 
     def label(self, key: str) -> str:
-        return self.t.get(key, key)
+        """A Pareto key in words: the report's own keys, else the reason tree's label in the report's
+        language, else the code as the controller sent it (a plant's own codes stay readable)."""
+        if key in self.t:
+            return self.t[key]
+        reason = self.reasons.get(key)
+        if reason is None:
+            return key
+        return reason.label_fr if self.locale == "fr" else reason.label_en
 
     # --- building blocks ----------------------------------------------------------------------------------
     def table(

@@ -24,7 +24,7 @@ from cadence.domain.operator import (
     latest_stop_reasons,
 )
 from cadence.domain.plant import Plant
-from cadence.domain.states import DEFAULT_REASONS, MachineState, ReasonCode
+from cadence.domain.states import MachineState, ReasonCode
 from cadence.errors import InvalidInput, NotFound
 from cadence.ports import Clock, TimeSeriesStore
 from cadence.services.plant_data import iso
@@ -74,13 +74,14 @@ class OperatorService:
         store: TimeSeriesStore,
         plant: Plant,
         clock: Clock,
-        reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
+        reasons: Sequence[ReasonCode] | None = None,
         on_scrap_declared: Callable[[ScrapDeclaration], None] | None = None,
     ) -> None:
         self._store = store
         self._plant = plant
         self._clock = clock
-        self.reasons = tuple(reasons)
+        # The plant's tree unless a caller narrows it.
+        self.reasons = tuple(reasons) if reasons is not None else plant.reasons
         # Told after each committed declaration, so that live counts change without waiting for a render.
         self._on_scrap_declared = on_scrap_declared
 

@@ -35,7 +35,10 @@ def get_operator_service(request: Request) -> OperatorService:
     # Built per request: it holds nothing but the runtime's store, plant and clock.
     runtime = get_runtime(request)
     return OperatorService(
-        runtime.store, runtime.plant, runtime.clock, on_scrap_declared=runtime.live.on_scrap_declared
+        runtime.store,
+        runtime.plant,
+        runtime.clock,
+        on_scrap_declared=runtime.live.on_scrap_declared,
     )
 
 
