@@ -404,7 +404,7 @@ def trace(
     from rich.table import Table
 
     from cadence.plantfile import load_plant
-    from cadence.services.traceability import Traceability, TraceKind, trace_csv
+    from cadence.services.traceability import Traceability, TraceKind, conflicts_text, trace_csv
     from cadence.store.sqlite import SqliteStore
 
     given = [
@@ -429,7 +429,7 @@ def trace(
         csv_file.write_text(trace_csv(found, separator), encoding="utf-8", newline="")
         console.print(f"Wrote {len(found.strokes):,} parts to {csv_file}", highlight=False)
         return
-    orders = Table("order", "part", "lots", "presses", "dies", "good", "scrap")
+    orders = Table("order", "part", "lots", "presses", "dies", "good", "scrap", "via tablet")
     for o in found.orders:
         orders.add_row(
             o.order or "—",
@@ -439,22 +439,38 @@ def trace(
             ", ".join(o.dies),
             str(o.good),
             str(o.scrap),
+            f"{o.tablet_parts} ({', '.join(o.operators)})" if o.tablet_parts else "—",
         )
     console.print(orders)
-    parts = Table("start", "press", "n", "serial", "lot", "material lot", "die", "result")
-    for s in found.strokes:
+    # A value the tablet order filled in (the press sent none) is marked "†", never shown as the press's.
+    parts = Table(
+        "start", "press", "n", "serial", "order", "lot", "material lot", "die", "operator", "result"
+    )
+    conflicts = []
+    for s, origin in found.parts_with_origin():
+        shown = origin.marked
         parts.add_row(
             _when(s.start_us),
             s.machine,
             str(s.n),
             s.serial or "—",
-            s.lot or "—",
-            s.material_lot or "—",
-            s.die or "—",
+            shown("order"),
+            shown("lot"),
+            shown("material_lot"),
+            shown("die"),
+            origin.operator or "—",
             "OK" if s.good else f"NOK {s.scrap_reason or ''}".strip(),
         )
+        if origin.conflicts:
+            conflicts.append(f"{s.machine} n {s.n}: {conflicts_text(origin)}")
     console.print(parts)
-    console.print(f"{found.parts:,} parts: {found.good:,} good, {found.scrap:,} scrap", highlight=False)
+    console.print("† from the order started on the tablet (the press sent none)", highlight=False)
+    for line in conflicts:
+        console.print(f"press and tablet disagree — {line}", highlight=False)
+    summary = f"{found.parts:,} parts: {found.good:,} good, {found.scrap:,} scrap"
+    if found.tablet_parts:
+        summary += f" ({found.tablet_parts:,} found through tablet orders)"
+    console.print(summary, highlight=False)
     if found.truncated:
         console.print(f"(the {len(found.strokes):,} newest shown; --csv writes every part)", highlight=False)
 
@@ -779,8 +795,8 @@ def report_roi(
 
     from cadence.clock import WallClock
     from cadence.plantfile import load_plant
-    from cadence.reports.roi_pdf import format_rows, summary_sentences, table_headers, unreliable_text
     from cadence.reports.roi_pdf import roi_pdf as render_roi_pdf
+    from cadence.reports.roi_text import format_rows, summary_sentences, table_headers, unreliable_text
     from cadence.services.roi import DateRange, Scope, roi_report
     from cadence.store.sqlite import SqliteStore
 

@@ -197,6 +197,28 @@ class TraceGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderWindow:
+    """A tablet order in force on one press: from its start event up to (excluded) the next order event
+    of that press, a start or an end; ``end_us`` None while it still runs. The windows of one press never
+    overlap, so a stroke lies in at most one."""
+
+    start: OrderEvent
+    end_us: int | None
+
+    def covers(self, ts_us: int) -> bool:
+        return self.start.at_us <= ts_us and (self.end_us is None or ts_us < self.end_us)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowGroup:
+    """Strokes of one tablet order window lacking the searched key, counted per their own keys (None where
+    the press sent none): :meth:`TimeSeriesStore.order_window_summary`."""
+
+    window: OrderWindow
+    group: TraceGroup
+
+
+@dataclass(frozen=True, slots=True)
 class KpiRollup:
     """KPI time elements and quantities of one machine over ``[start_us, end_us)``: one clock hour as the
     KPI refresh computes it (:mod:`cadence.services.kpi_history`), or the sum of a day's hours.
@@ -231,6 +253,50 @@ class KpiRollup:
     failure_events: int = 0
     down_carry: bool = False
     energy_kwh: float | None = None
+    downtime_us: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiDayPool:
+    """The day sums of several machines over one day, pooled the way KPI figures pool
+    (:func:`cadence.services.kpi_history.pool`: sums, so every ratio is a ratio of sums).
+
+    What is not additive is done row by row, one machine and one day, before summing: declared scrap is
+    capped at that row's good parts (taken from ``gq``, added to ``sq``, as
+    :func:`cadence.analytics.kpi.kpi_report` caps it over a period), and each row's ``down_carry`` counts as
+    a failure event (a day asked alone counts the breakdown in progress at midnight). PRI·GQ of a row
+    whose declared scrap took good parts is its target cycle × those good parts: the store does not know
+    target cycles, so ``pri_gq_s`` sums the other rows and ``recounted_gq`` gives, by machine, the good
+    parts left on the capped one. ``energy_kwh`` sums the metered rows (None if none is) and
+    ``metered_gq`` their good parts.
+
+    ``machines`` are the machines that have a day sum for this day (in the order asked), ``pooled`` those
+    summed: all of them, unless missing data is skipped (:meth:`TimeSeriesStore.kpi_day_pools`).
+    """
+
+    start_us: int
+    end_us: int
+    machines: tuple[str, ...] = ()
+    pooled: tuple[str, ...] = ()
+    running_us: int = 0
+    idle_us: int = 0
+    micro_stop_us: int = 0
+    down_us: int = 0
+    planned_stop_us: int = 0
+    setup_us: int = 0
+    no_order_us: int = 0
+    unknown_us: int = 0
+    pq: int = 0
+    gq: int = 0
+    sq: int = 0
+    rq: int = 0
+    declared: int = 0
+    pri_pq_s: float = 0.0
+    pri_gq_s: float = 0.0
+    recounted_gq: Mapping[str, int] = field(default_factory=dict)
+    failure_events: int = 0
+    energy_kwh: float | None = None
+    metered_gq: int = 0
     downtime_us: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -389,6 +455,32 @@ class TimeSeriesStore(Protocol):
         """The most recent order event of ``machine`` (by time, then as recorded), however old."""
         ...
 
+    # Tablet orders in traceability: where a press does not send the order keys, the order an operator
+    # started on the tablet is the only source (docs/guides/traceability.md).
+
+    def order_windows(self, machine: str, start_us: int, end_us: int) -> list[OrderWindow]:
+        """The tablet orders in force on ``machine`` at some instant of ``[start_us, end_us)``, oldest first
+        (the one in force at ``start_us`` included, however old). Backends seek an index on machine and
+        time, never read the press's whole history."""
+        ...
+
+    def order_window_summary(
+        self, *, lot: str | None = None, material_lot: str | None = None
+    ) -> list[WindowGroup]:
+        """Exactly one of ``lot`` and ``material_lot`` (else ``ValueError``): the windows of every tablet
+        order started with that key, each with its strokes that do NOT carry the key column themselves
+        (NULL), counted per (window, order, part, lot, material lot, die) of the stroke, most recent group
+        first. Strokes carrying the key are :meth:`trace_summary`'s, so the two never count a stroke
+        twice. Backends count where the data is, from the (machine, start) key of the strokes."""
+        ...
+
+    def find_strokes_with_orders(
+        self, *, lot: str | None = None, material_lot: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Stroke]:
+        """One page of the union of :meth:`find_strokes` for the key and the strokes
+        :meth:`order_window_summary` counts, NEWEST FIRST (ties by machine, descending), without curves."""
+        ...
+
     def record_note(self, note: LogbookNote) -> None: ...
 
     def logbook(self, start_us: int, end_us: int, machine: str | None = None) -> list[LogbookNote]:
@@ -421,6 +513,16 @@ class TimeSeriesStore(Protocol):
         exists only while all its hours are rolled up and clean. With ``summed``, one row per machine
         that has any: from its first day's start to its last day's end, the first day's down carry, the
         sums of the days (whose time elements add up to less than that span when days are missing)."""
+        ...
+
+    def kpi_day_pools(
+        self, machines: Sequence[str], start_us: int, end_us: int, *, skip_missing: bool = False
+    ) -> list[KpiDayPool]:
+        """The day sums of ``machines`` lying within ``[start_us, end_us)``, pooled day by day (one
+        :class:`KpiDayPool` per day that has any, in time order), summed by the store. With
+        ``skip_missing``, data missing rather than zero is left out: a machine's day without any part
+        and with every second unknown (it never reported) is not pooled, and an energy of 0 kWh or less
+        with good parts (a meter that sent nothing) is not metered."""
         ...
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...

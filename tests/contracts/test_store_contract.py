@@ -42,6 +42,7 @@ from cadence.errors import NotFound, StoreBacklogFull, StoreClosed, StoreError
 from cadence.plugins import discover_stores
 from cadence.ports import (
     AppendOutcome,
+    KpiDayPool,
     KpiRollup,
     QuarantineItem,
     Resolution,
@@ -1061,6 +1062,98 @@ def test_kpi_day_sums_exist_only_while_every_hour_is_there_and_clean(store: Time
     assert len(store.kpi_days(["P01"], H0, H0 + DAY_US)) == 2
 
 
+def test_kpi_day_pools_sum_the_machines_day_by_day_with_the_row_rules(store: TimeSeriesStore) -> None:
+    """Two "days" of two hours: P02 never reports on the first (no part, all unknown), and on the second
+    declares more scrap than its good parts; P01 reads 0 kWh with parts made on the first."""
+
+    def p01(k: int) -> KpiRollup:
+        return _kpi_hour(
+            "P01",
+            k,
+            pq=10,
+            gq=9,
+            sq=1,
+            pri_pq_s=100.0,
+            pri_gq_s=90.0,
+            failure_events=1,
+            down_carry=k == 2,
+            energy_kwh=0.0 if k < 2 else 2.0,
+            downtime_us={"x": 5},
+        )
+
+    def p02(k: int) -> KpiRollup:
+        if k < 2:
+            return _kpi_hour("P02", k, running_us=0, unknown_us=HOUR_US)
+        return _kpi_hour(
+            "P02", k, pq=4, gq=3, sq=1, declared=50 if k == 2 else 0, pri_pq_s=40.0, pri_gq_s=30.0
+        )
+
+    rows = [*(p01(k) for k in range(4)), *(p02(k) for k in range(4))]
+    days = [(m, H0 + a * HOUR_US, H0 + (a + 2) * HOUR_US) for m in ("P01", "P02") for a in (0, 2)]
+    store.put_kpi_hours(rows, token=store.kpi_status("P01").token, days=days)
+    first, second = store.kpi_day_pools(["P02", "P01", "P09"], H0, H0 + DAY_US)
+    assert first == KpiDayPool(
+        H0,
+        H0 + 2 * HOUR_US,
+        machines=("P02", "P01"),  # in the order asked
+        pooled=("P02", "P01"),
+        running_us=2 * HOUR_US,
+        unknown_us=2 * HOUR_US,
+        pq=20,
+        gq=18,
+        sq=2,
+        pri_pq_s=200.0,
+        pri_gq_s=180.0,
+        failure_events=2,
+        energy_kwh=0.0,
+        metered_gq=18,
+        downtime_us={"x": 10},
+    )
+    # The cap is P02's day's: 50 declared take its 6 good parts; their PRI·GQ is left to the caller.
+    assert second == KpiDayPool(
+        H0 + 2 * HOUR_US,
+        H0 + 4 * HOUR_US,
+        machines=("P02", "P01"),
+        pooled=("P02", "P01"),
+        running_us=4 * HOUR_US,
+        pq=28,
+        gq=18,
+        sq=2 + 2 + 6,
+        declared=50,
+        pri_pq_s=280.0,
+        pri_gq_s=180.0,
+        recounted_gq={"P02": 0},
+        failure_events=3,  # P01's two breakdowns and the one in progress at the day's start
+        energy_kwh=4.0,
+        metered_gq=18,
+        downtime_us={"x": 10},
+    )
+    skipped = store.kpi_day_pools(["P01", "P02"], H0, H0 + DAY_US, skip_missing=True)
+    assert skipped[0] == replace(
+        first, machines=("P01", "P02"), pooled=("P01",), unknown_us=0, energy_kwh=None, metered_gq=0
+    )
+    assert skipped[1] == replace(second, machines=("P01", "P02"), pooled=("P01", "P02"))
+    assert store.kpi_day_pools(["P01"], H0 + 1, H0 + DAY_US) == [
+        KpiDayPool(
+            H0 + 2 * HOUR_US,
+            H0 + 4 * HOUR_US,
+            ("P01",),
+            ("P01",),
+            running_us=2 * HOUR_US,
+            pq=20,
+            gq=18,
+            sq=2,
+            pri_pq_s=200.0,
+            pri_gq_s=180.0,
+            failure_events=3,
+            energy_kwh=4.0,
+            metered_gq=18,
+            downtime_us={"x": 10},
+        )
+    ]  # days lying within only
+    assert store.kpi_day_pools([], H0, H0 + DAY_US) == store.kpi_day_pools(["P09"], H0, H0 + DAY_US) == []
+
+
 def test_late_states_reasons_and_scrap_mark_the_hours_they_change(store: TimeSeriesStore) -> None:
     store.append(
         [
@@ -1099,3 +1192,128 @@ def test_a_put_keeps_the_marks_made_after_its_token(store: TimeSeriesStore) -> N
     assert store.kpi_status("P01").dirty_hours == (H0,)
     store.put_kpi_hours([_kpi_hour("P01", 0)], token=store.kpi_status("P01").token)
     assert store.kpi_status("P01").dirty_hours == ()
+
+
+# --- tablet orders in traceability ---------------------------------------------------------------------
+
+
+def test_order_windows_run_from_a_start_to_the_next_event_of_the_press(store: TimeSeriesStore) -> None:
+    a = OrderEvent("P01", T0, OrderKind.START, "OF-1", "BR-7", "L-1", "HEAT-1", "D-3", "lea")
+    b = OrderEvent("P01", T0 + HOUR_US, OrderKind.START, "OF-2", "BR-7", by="max")
+    end = OrderEvent("P01", T0 + 2 * HOUR_US, OrderKind.END, "OF-2", "BR-7", by="max")
+    c = OrderEvent("P01", T0 + 3 * HOUR_US, OrderKind.START, "OF-3", "BR-8", by="ana")
+    # Two starts at one instant: the first one's window is empty, the one recorded last is in force.
+    d = OrderEvent("P01", T0 + 4 * HOUR_US, OrderKind.START, "OF-4", "BR-8", by="ana")
+    e = OrderEvent("P01", T0 + 4 * HOUR_US, OrderKind.START, "OF-5", "BR-8", by="lea")
+    other = OrderEvent("P02", T0 + 30 * MINUTE_US, OrderKind.START, "OF-9", "X-1", by="ana")
+    for event in (a, b, end, c, d, e, other):
+        store.record_order_event(event)
+    windows = store.order_windows("P01", T0 - DAY_US, T0 + DAY_US)
+    assert [(w.start, w.end_us) for w in windows] == [
+        (a, b.at_us),
+        (b, end.at_us),
+        (c, d.at_us),
+        (e, None),
+    ]  # d's empty window overlaps no range
+    assert [w.start for w in store.order_windows("P01", T0 + 90 * MINUTE_US, T0 + 90 * MINUTE_US + 1)] == [b]
+    assert store.order_windows("P01", T0 + 2 * HOUR_US, T0 + 3 * HOUR_US) == []  # between end and c
+    assert [w.start for w in store.order_windows("P01", T0 + HOUR_US - 1, T0 + HOUR_US + 1)] == [a, b]
+    assert [w.start for w in store.order_windows("P01", T0 + 5 * DAY_US, T0 + 6 * DAY_US)] == [e]
+    assert store.order_windows("P01", T0 - DAY_US, T0) == []  # before the first start
+    assert [w.start for w in store.order_windows("P02", T0, T0 + DAY_US)] == [other]
+    assert windows[0].covers(T0) and not windows[0].covers(b.at_us) and windows[-1].covers(T0 + DAY_US)
+
+
+def _tablet_plant(store: TimeSeriesStore) -> list[Stroke]:
+    """Strokes every minute on P01 (no keys) and P02 (HEAT-1 on even n), tablet orders on both."""
+    strokes = []
+    for n in range(1, 181):
+        strokes.append(replace(_stroke(n, T0 + n * MINUTE_US), order=None, lot=None, material_lot=None))
+        p02 = replace(_stroke(n, T0 + n * MINUTE_US + 1), machine="P02", serial=f"P02-{n:08d}")
+        strokes.append(replace(p02, material_lot="HEAT-1" if n % 2 == 0 else None, lot=None))
+    store.append([make_batch(strokes=strokes)])
+    for event in (
+        OrderEvent("P01", T0 + 30 * MINUTE_US, OrderKind.START, "OF-1", "BR-7", "L-1", "HEAT-1", None, "lea"),
+        OrderEvent("P01", T0 + 60 * MINUTE_US, OrderKind.START, "OF-2", "BR-7", "L-2", "HEAT-2", None, "max"),
+        OrderEvent("P01", T0 + 90 * MINUTE_US, OrderKind.START, "OF-3", "BR-7", "L-3", "HEAT-1", None, "lea"),
+        OrderEvent("P01", T0 + 120 * MINUTE_US, OrderKind.END, by="lea"),
+        OrderEvent(
+            "P02", T0 + 100 * MINUTE_US, OrderKind.START, "OF-4", "BR-9", "L-1", "HEAT-1", None, "ana"
+        ),
+    ):
+        store.record_order_event(event)
+    return strokes
+
+
+def _in_tablet_windows(
+    store: TimeSeriesStore, strokes: list[Stroke], column: str, value: str
+) -> list[Stroke]:
+    """Recomputed from the order events one by one, independently of the store's windows query."""
+    out = []
+    for machine in ("P01", "P02"):
+        events = store.order_events(machine, 0, FAR_FUTURE_US)
+        for i, event in enumerate(events):
+            if event.kind is not OrderKind.START or getattr(event, column) != value:
+                continue
+            end = events[i + 1].at_us if i + 1 < len(events) else FAR_FUTURE_US
+            out += [
+                s
+                for s in strokes
+                if s.machine == machine and event.at_us <= s.start_us < end and getattr(s, column) is None
+            ]
+    return out
+
+
+@pytest.mark.parametrize(("column", "value"), [("material_lot", "HEAT-1"), ("lot", "L-1")])
+def test_order_window_summary_counts_the_strokes_lacking_the_key(
+    store: TimeSeriesStore, column: str, value: str
+) -> None:
+    strokes = _tablet_plant(store)
+    expected = _in_tablet_windows(store, strokes, column, value)
+    assert len(expected) > 50
+    groups = store.order_window_summary(**{column: value})
+    assert sum(w.group.parts for w in groups) == len(expected)
+    assert sum(w.group.good for w in groups) == sum(s.good for s in expected)
+    for w in groups:
+        assert getattr(w.window.start, column) == value and w.group.machine == w.window.start.machine
+        mine = [s for s in expected if w.window.covers(s.start_us) and s.machine == w.group.machine]
+        mine = [
+            s
+            for s in mine
+            if (s.order, s.part, s.lot, s.material_lot, s.die)
+            == (w.group.order, w.group.part, w.group.lot, w.group.material_lot, w.group.die)
+        ]
+        assert (w.group.parts, w.group.first_start_us, w.group.last_start_us) == (
+            len(mine),
+            min(s.start_us for s in mine),
+            max(s.start_us for s in mine),
+        )
+    lasts = [w.group.last_start_us for w in groups]
+    assert lasts == sorted(lasts, reverse=True)
+    # Never a stroke that carries the key: those are trace_summary's.
+    carried = {(s.machine, s.start_us) for s in store.find_strokes(**{column: value}, limit=10_000)}
+    assert not carried & {(s.machine, s.start_us) for s in expected}
+    assert store.order_window_summary(material_lot="HEAT-404") == []
+    with pytest.raises(ValueError, match="exactly one"):
+        store.order_window_summary()
+    with pytest.raises(ValueError, match="exactly one"):
+        store.order_window_summary(lot="L-1", material_lot="HEAT-1")
+
+
+def test_find_strokes_with_orders_pages_through_both_sources_once(store: TimeSeriesStore) -> None:
+    strokes = _tablet_plant(store)
+    expected = _in_tablet_windows(store, strokes, "material_lot", "HEAT-1") + [
+        s for s in strokes if s.material_lot == "HEAT-1"
+    ]
+    newest_first = sorted(expected, key=lambda s: (s.start_us, s.machine), reverse=True)
+    pages = []
+    offset = 0
+    while page := store.find_strokes_with_orders(material_lot="HEAT-1", limit=17, offset=offset):
+        pages.append(page)
+        offset += len(page)
+    seen = [s for page in pages for s in page]
+    assert [(s.machine, s.start_us) for s in seen] == [(s.machine, s.start_us) for s in newest_first]
+    assert seen[0] == replace(newest_first[0], waveform=None)
+    assert all(len(p) == 17 for p in pages[:-1])
+    with pytest.raises(ValueError, match="offset"):
+        store.find_strokes_with_orders(material_lot="HEAT-1", offset=-1)

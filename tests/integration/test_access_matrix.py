@@ -89,7 +89,7 @@ def _concrete(path: str) -> str:
         "stop_start_us": "1700000000000000",
         "report_id": "1",  # an archived shift report (none in this runtime: 404 for the roles allowed)
     }
-    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + QUERIES.get(path, "")
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path) + QUERIES.get(path, "")
 
 
 def test_every_route_declares_who_may_use_it(runtime: Runtime) -> None:
@@ -174,3 +174,31 @@ def test_the_roi_view_is_for_supervisors_and_managers(runtime: Runtime) -> None:
     for path in ("/roi", "/roi.pdf"):
         assert declared.get(("GET", path)) == {Permission.VIEW_ROI}, path
     assert {r for r in Role if allowed(r, Permission.VIEW_ROI)} == {Role.SUPERVISOR, Role.MANAGER}
+
+
+# The KPI drill-down (issue 4): whoever sees the press page sees what its OEE was computed from.
+KPI_DRILLDOWN = {
+    ("GET", "/api/v1/machines/{machine_id}/kpi"): Permission.VIEW_PLANT,
+    ("GET", "/presses/{machine_id}/kpi"): Permission.VIEW_PLANT,
+}
+
+
+def test_the_kpi_drilldown_needs_what_the_press_page_needs(runtime: Runtime) -> None:
+    declared = {(method, path): permissions for method, path, permissions, _public in _routes(runtime)}
+    assert declared[("GET", "/presses/{machine_id}")] == {Permission.VIEW_PLANT}
+    for route, permission in KPI_DRILLDOWN.items():
+        assert declared.get(route) == {permission}, route
+
+
+# The traceability page and its CSV download (tests/integration/test_trace_pages.py): whoever may use the
+# trace API may search on the tablet, and no one else.
+TRACE_PAGES = {("GET", "/trace"), ("GET", "/trace.csv")}
+QUERIES["/trace.csv"] = "?kind=heat&q=HEAT-1"  # the download needs its search to run at all
+
+
+def test_the_trace_page_needs_what_the_trace_api_needs(runtime: Runtime) -> None:
+    declared = {(method, path): permissions for method, path, permissions, _public in _routes(runtime)}
+    api = declared[("GET", "/api/v1/trace/serial/{serial:path}")]
+    assert api == {Permission.VIEW_PLANT}
+    for route in TRACE_PAGES:
+        assert declared.get(route) == api, route

@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from cadence.analytics.roi import DayFigures, Metric, Verdict, compare
-from cadence.reports.roi_pdf import format_rows, roi_pdf, summary_sentences
+from cadence.reports.roi_pdf import roi_pdf
+from cadence.reports.roi_text import format_rows, summary_sentences
 from cadence.services.roi import DateRange, RoiReport, Scope
 from cadence.web.i18n import format_number, format_percent
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cadence.domain import Batch, IdempotencyKey, MachineState, StateChange, Stroke
+from cadence.domain.operator import OrderEvent, OrderKind
 from cadence.store.sqlite import SqliteStore
 from cadence.store.sqlite.store import (
     _STATE_AT,
@@ -15,6 +16,8 @@ from cadence.store.sqlite.store import (
     _TRACE_COLUMNS,
     _trace_query,
     _trace_summary_query,
+    _window_strokes_query,
+    _window_summary_query,
 )
 
 T0 = 1_764_403_200_000_000
@@ -127,3 +130,73 @@ def test_a_file_made_before_the_order_and_die_indexes_gets_them(tmp_path: Path) 
         "strokes_material_lot_trace",
     } <= names
     assert "strokes_material_lot" not in names  # the covering index replaces it
+
+
+def _fill_orders(store: SqliteStore, count: int) -> None:
+    """A year of tablet orders on three presses, one every two hours, two heats out of three typed."""
+    for k in range(count):
+        start = OrderEvent(
+            f"P0{k % 3 + 1}",
+            T0 + k * 2 * 3_600_000_000,
+            OrderKind.START,
+            f"OF-{k}",
+            "BR-7",
+            lot=f"L-{k // 10}",
+            material_lot=f"HEAT-{k // 20}" if k % 3 else None,
+            by="lea",
+        )
+        store.record_order_event(start)
+
+
+@pytest.mark.parametrize("column", ["material_lot", "lot"])
+def test_tablet_windows_are_counted_and_paged_from_indexes(tmp_path: Path, column: str) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        _fill(store, 3_000)
+        _fill_orders(store, 300)
+        path = store.path
+    for sql, params in (
+        (_window_summary_query(column), ("HEAT-1",)),
+        (_window_strokes_query(column), ("HEAT-1", "HEAT-1", 10, 0)),
+    ):
+        plan = _plan(path, sql, params)
+        # The starts with the key, the next event of each start's press, the window's strokes: all seeks.
+        assert f"SEARCH e USING INDEX order_events_{column} ({column}=?)" in plan, plan
+        assert "SEARCH n USING COVERING INDEX order_events_at (machine=? AND at_us>?)" in plan, plan
+        assert (
+            "SEARCH s USING INDEX sqlite_autoindex_strokes_1 (machine=? AND start_us>? AND start_us<?)"
+            in plan
+        )
+        assert "SCAN strokes" not in plan and "SCAN order_events" not in plan and "SCAN s" not in plan, plan
+
+
+def test_the_order_windows_of_a_press_are_seeks(tmp_path: Path) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        _fill_orders(store, 300)
+        path = store.path
+        assert [
+            w.start.order for w in store.order_windows("P01", T0 + 7_200_000_000, T0 + 7_200_000_001)
+        ] == ["OF-0"]
+    plan = _plan(
+        path,
+        "SELECT * FROM order_events WHERE machine = ? AND at_us < ? ORDER BY at_us DESC, id DESC LIMIT 1",
+        ("P01", T0),
+    )
+    assert "SEARCH order_events USING INDEX order_events_at (machine=? AND at_us<?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_file_made_before_the_order_event_key_indexes_gets_them(tmp_path: Path) -> None:
+    with SqliteStore.for_tests(tmp_path) as store:
+        _fill_orders(store, 30)
+        path = store.path
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX order_events_lot")
+    conn.execute("DROP INDEX order_events_material_lot")
+    conn.commit()
+    conn.close()
+    with SqliteStore.for_tests(tmp_path) as store:
+        assert len(store.order_window_summary(lot="L-0")) == 0  # no strokes, but the query runs
+    conn = sqlite3.connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert {"order_events_lot", "order_events_material_lot"} <= names

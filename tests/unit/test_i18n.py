@@ -84,7 +84,7 @@ def test_catalogs_translate_the_vocabulary() -> None:
     assert fr.gettext(vocabulary.STATE_LABELS[MachineState.OFFLINE]) == "Hors ligne"
     assert fr.gettext(vocabulary.OEE) == "TRS"
     assert fr.gettext(vocabulary.ACKNOWLEDGE) == "Acquitter"
-    assert fr.gettext(vocabulary.LOG_OUT) == "Se déconnecter"
+    assert fr.gettext(vocabulary.LOG_OUT) == "Déconnexion"
     assert en.gettext(vocabulary.OEE) == "OEE"
     assert en.gettext(vocabulary.GOOD_PARTS) == "Good parts"
 

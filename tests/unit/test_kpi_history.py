@@ -37,6 +37,8 @@ from cadence.services.kpi_history import (
     figures_of,
     period_figures,
     pool,
+    pooled_figures,
+    present,
     refresh,
 )
 from cadence.services.production import press_period
@@ -431,3 +433,169 @@ def test_declared_scrap_is_capped_over_the_period_not_hour_by_hour(store: Sqlite
     assert (f.gq, f.sq, f.declared) == (whole.gq, whole.sq, 250) == (50, 250, 250)
     last = period_figures(PLANT, store, T0 + 2 * HOUR_US, T0 + 3 * HOUR_US, machines=["P01"], now_us=now)[0]
     assert (last.gq, last.sq) == (0, 100)  # within its own hour, capped at that hour's good parts
+
+
+# --- pooled figures: the store's day pools against pool() of the per-machine figures --------------------
+
+P03 = Machine("P03", "Presse 3", "L1", signals=(POWER,), target_cycle_s=12.0)
+PLANT3 = Plant(Site("s", "Site"), (Area("A", "A"),), (Line("L1", "L1", "A"),), (P01, P02, P03))
+TIMES = (
+    "running_s",
+    "idle_s",
+    "micro_stop_s",
+    "down_s",
+    "planned_stop_s",
+    "setup_s",
+    "no_order_s",
+    "unknown_s",
+)
+RATIOS = (
+    "pri_pq_s",
+    "pri_gq_s",
+    "energy_kwh",
+    "availability",
+    "effectiveness",
+    "quality_ratio",
+    "oee",
+    "good_per_planned_hour",
+    "scrap_rate",
+    "energy_per_good_part_kwh",
+    "mttr_s",
+    "mtbf_s",
+)
+
+
+def shifted(h: History, offset_us: int) -> History:
+    """The same history ``offset_us`` later."""
+    return History(
+        [replace(c, ts_us=c.ts_us + offset_us) for c in h.changes],
+        [replace(t, start_us=t.start_us + offset_us, end_us=t.end_us + offset_us) for t in h.strokes],
+        [replace(r, stop_start_us=r.stop_start_us + offset_us, at_us=r.at_us + offset_us) for r in h.reasons],
+        [replace(d, at_us=d.at_us + offset_us) for d in h.scrap],
+    )
+
+
+def pooled_by_hand(
+    store: TimeSeriesStore,
+    lo: int,
+    hi: int,
+    machines: list[str] | None,
+    *,
+    by: str | None,
+    now: int,
+    skip: bool,
+) -> list[PeriodFigures]:
+    """What the ROI view did before the pooled path: pool() of each bucket's per-machine figures."""
+    buckets: dict[int, list[PeriodFigures]] = {}
+    for f in period_figures(PLANT3, store, lo, hi, machines, by, now_us=now):
+        kept = present(f) if skip else f
+        if kept is not None:
+            buckets.setdefault(f.start_us, []).append(kept)
+    return [pool(buckets[a]) for a in sorted(buckets)]
+
+
+def assert_same_pool(got: PeriodFigures, want: PeriodFigures) -> None:
+    """Times and downtime to the microsecond, counts exactly, sums of floats and ratios to 1e-12."""
+    assert (got.machine, got.machines, got.start_us, got.end_us) == (
+        want.machine,
+        want.machines,
+        want.start_us,
+        want.end_us,
+    )
+    counts = ("pq", "gq", "sq", "rq", "declared", "failure_events", "metered_gq")
+    assert [getattr(got, c) for c in counts] == [getattr(want, c) for c in counts]
+    assert [round(getattr(got, t) * S) for t in TIMES] == [round(getattr(want, t) * S) for t in TIMES]
+    assert {k: round(v * S) for k, v in got.downtime_by_reason.items()} == {
+        k: round(v * S) for k, v in want.downtime_by_reason.items()
+    }
+    for name in RATIOS:
+        mine, theirs = getattr(got, name), getattr(want, name)
+        assert (mine is None) == (theirs is None), name
+        if mine is not None:
+            assert mine == pytest.approx(theirs, rel=1e-12, abs=1e-12), name
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), cut=st.data())
+def test_pooled_figures_equal_pool_of_the_machines_figures_bucket_by_bucket(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, cut: st.DataObject
+) -> None:
+    """Three presses over four days and a bit: one without a target cycle, one metered part of the time
+    (its other days read 0 kWh with parts made), one offline with no part for two days (a day sum the
+    missing-data rule skips) then with scrap declared past its day's good parts; late data makes hours
+    dirty after the refresh (days without a sum, figured from hours); "now" falls inside an hour."""
+    rng = random.Random(seed)
+    hours = 100
+    now = T0 + hours * HOUR_US + rng.randint(60, 3599) * S
+    with SqliteStore.for_tests(tmp_path_factory.mktemp("pool"), clock=SimClock(now)) as store:
+        store.register_signals("P01", [POWER])
+        store.register_signals("P03", [POWER])
+        write(store, "P01", make_history(seed, hours, "P01"))
+        write(store, "P02", make_history(seed + 1, hours, "P02"))
+        late = shifted(make_history(seed + 2, hours - 60, "P03"), 60 * HOUR_US)
+        late.changes.insert(0, StateChange(T0 - 2 * HOUR_US, MachineState.OFFLINE))
+        late.scrap.append(ScrapDeclaration("P03", T0 + 75 * HOUR_US, 10**6, "crack", "lea"))
+        write(store, "P03", late)
+        ts = np.arange(T0 + 20 * HOUR_US, T0 + 50 * HOUR_US, 10 * S, dtype=np.int64)
+        watts = np.where((ts // (600 * S)) % 2 == 0, 8.0, 2.5)
+        samples = (SampleBlock("motor_power", ts, watts),)
+        store.append([Batch(IdempotencyKey("power", 1, seed), "P01", samples=samples, digest=b"p")])
+        while refresh(PLANT3, store, now).pending:
+            pass
+        dirty_at = T0 + rng.randint(0, hours - 2) * HOUR_US + 7 * S
+        store.append(
+            [
+                Batch(
+                    IdempotencyKey("late", 1, seed),
+                    "P02",
+                    strokes=(Stroke("P02", 10**6, dirty_at, dirty_at + S, True),),
+                )
+            ]
+        )
+        store.record_scrap(ScrapDeclaration("P01", dirty_at + 30 * HOUR_US, 5, "crack", "lea"))
+
+        whole = (T0 - 2 * HOUR_US, T0 + 200 * HOUR_US)
+        lo = T0 + cut.draw(st.integers(-2 * 3600, 60 * 3600)) * S
+        hi = lo + cut.draw(st.integers(1, 110 * 3600)) * S
+        for skip in (False, True):
+            for machines in (None, ["P03", "P01"], ["P02"]):
+                for a, b in (whole, (lo, hi)):
+                    got = pooled_figures(PLANT3, store, a, b, machines, "day", now_us=now, skip_missing=skip)
+                    want = pooled_by_hand(store, a, b, machines, by="day", now=now, skip=skip)
+                    assert [f.start_us for f in got] == [f.start_us for f in want]
+                    for g, w in zip(got, want, strict=True):
+                        assert_same_pool(g, w)
+        # Other buckets pool the per-machine figures.
+        for by in (None, "hour"):
+            got = pooled_figures(PLANT3, store, lo, min(hi, lo + 6 * HOUR_US), by=by, now_us=now)
+            want = pooled_by_hand(store, lo, min(hi, lo + 6 * HOUR_US), None, by=by, now=now, skip=False)
+            for g, w in zip(got, want, strict=True):
+                assert_same_pool(g, w)
+
+
+def test_pooled_days_come_from_the_stores_day_pools_with_the_rules_applied(store: SqliteStore) -> None:
+    """The cases the property test relies on, made sure of: a skipped silent day sum, the cap of declared
+    scrap past a day's good parts, zero energy with parts made counted as not metered."""
+    store.register_signals("P03", [POWER])
+    write(store, "P01", make_history(3, 72, "P01"))
+    late = shifted(make_history(4, 24, "P03"), 48 * HOUR_US)
+    late.changes.insert(0, StateChange(T0 - 2 * HOUR_US, MachineState.OFFLINE))
+    late.scrap.append(ScrapDeclaration("P03", T0 + 50 * HOUR_US, 10**6, "crack", "lea"))
+    write(store, "P03", late)
+    now = T0 + 75 * HOUR_US
+    while refresh(PLANT3, store, now).pending:
+        pass
+    day2 = T0 + 23 * HOUR_US, T0 + 47 * HOUR_US  # a whole Paris day, P03 offline all of it
+    day3 = T0 + 47 * HOUR_US, T0 + 71 * HOUR_US
+    pools = store.kpi_day_pools(["P01", "P03"], T0, T0 + 72 * HOUR_US, skip_missing=True)
+    by_start = {p.start_us: p for p in pools}
+    assert by_start[day2[0]].machines == ("P01", "P03") and by_start[day2[0]].pooled == ("P01",)
+    assert by_start[day2[0]].energy_kwh is None  # 0 kWh (no power sent) with parts made: not metered
+    kept = store.kpi_day_pools(["P01", "P03"], T0, T0 + 72 * HOUR_US)
+    assert {p.start_us: p.pooled for p in kept}[day2[0]] == ("P01", "P03")
+    assert {p.start_us: p.energy_kwh for p in kept}[day2[0]] == 0.0
+    (p03,) = period_figures(PLANT3, store, *day3, ["P03"], now_us=now)
+    assert p03.gq == 0 and p03.sq > 0 and p03.pri_gq_s == 0.0  # every good part declared scrap
+    (both,) = pooled_figures(PLANT3, store, *day3, ["P01", "P03"], "day", now_us=now, skip_missing=True)
+    assert_same_pool(both, pooled_by_hand(store, *day3, ["P01", "P03"], by="day", now=now, skip=True)[0])
+    assert by_start[day3[0]].recounted_gq["P03"] == 0  # PRI·GQ recounted: target × 0 parts

@@ -32,6 +32,12 @@ API (stable: the ROI view and the ``/api/v1/kpis`` route use it)
     ``mttr_s``, ``mtbf_s``.
 ``pool(figures)`` / ``PeriodFigures.pooled(figures)``
     Several machines or buckets as one: sums, so every ratio is a ratio of sums.
+``pooled_figures(plant, store, start_us, end_us, machines=None, by=None, tz=None, *, now_us=None,
+skip_missing=False)``
+    One figure per bucket, the machines pooled: :func:`pool` of each bucket of ``period_figures``, with
+    the plant's local days summed across machines by the store (365 rows for a year of a plant, not
+    7,300 figures). ``skip_missing`` passes each machine's bucket through :func:`present` first (the ROI
+    view's rule: missing data is not zero).
 ``refresh(plant, store, now_us)``
     Computes the closed hours not rolled up yet and the dirty ones; the runtime's maintenance loop calls
     it every ``kpi_refresh_interval_s``.
@@ -51,7 +57,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from itertools import pairwise
@@ -66,7 +72,7 @@ from cadence.domain.cycles import Stroke
 from cadence.domain.operator import ScrapDeclaration
 from cadence.domain.plant import Machine, Plant
 from cadence.errors import BadRequest, NotFound
-from cadence.ports import KpiRollup, Resolution, TimeSeriesStore, sum_rollups
+from cadence.ports import KpiDayPool, KpiRollup, Resolution, TimeSeriesStore, sum_rollups
 from cadence.services.production import STROKE_LOOKBACK_US, decisive_changes
 
 logger = logging.getLogger(__name__)
@@ -515,14 +521,14 @@ def _edges(start_us: int, end_us: int, by: str | None, tz: str) -> list[int]:
     return [start_us, *inner, end_us]
 
 
-def _gaps(start_us: int, end_us: int, covered: Sequence[KpiRollup]) -> list[tuple[int, int]]:
-    """Parts of ``[start_us, end_us)`` that the (sorted, non-overlapping) rollups leave uncovered."""
+def _gaps(start_us: int, end_us: int, covered: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Parts of ``[start_us, end_us)`` that the (sorted, non-overlapping) spans leave uncovered."""
     out: list[tuple[int, int]] = []
     cursor = start_us
-    for r in covered:
-        if r.start_us > cursor:
-            out.append((cursor, r.start_us))
-        cursor = max(cursor, r.end_us)
+    for a, b in covered:
+        if a > cursor:
+            out.append((cursor, a))
+        cursor = max(cursor, b)
     if cursor < end_us:
         out.append((cursor, end_us))
     return out
@@ -544,7 +550,6 @@ def machine_parts(
 ) -> list[KpiRollup]:
     """Rollups tiling ``[edges[0], edges[-1])`` exactly, none straddling an edge: the day sums given, then
     clean hours, then live computation for what is left."""
-    start_us, end_us = edges[0], edges[-1]
     use_rollups = micro_stop_s == DEFAULT_MICRO_STOP_S
     following = dict(pairwise(edges))  # bucket start → its end: most rollups start a bucket
 
@@ -553,17 +558,32 @@ def machine_parts(
         return r.end_us <= end if end is not None else _inside_one_bucket(r, edges)
 
     parts = [d for d in days if inside(d)] if use_rollups else []
+    rest = _fill(store, machine, edges, [(d.start_us, d.end_us) for d in parts], inside, now_us, micro_stop_s)
+    return sorted([*parts, *rest], key=lambda r: r.start_us) if rest else parts
+
+
+def _fill(  # noqa: PLR0917 - the pieces machine_parts and pooled_figures share
+    store: TimeSeriesStore,
+    machine: Machine,
+    edges: Sequence[int],
+    covered: Sequence[tuple[int, int]],
+    inside: Callable[[KpiRollup], bool],
+    now_us: int | None,
+    micro_stop_s: float,
+) -> list[KpiRollup]:
+    """Rollups of what ``covered`` (sorted spans, none straddling an edge) leaves of the period, none
+    straddling an edge, in time order: clean hours, then live computation."""
+    start_us, end_us = edges[0], edges[-1]
     hours: list[KpiRollup] = []
-    if use_rollups:
-        for a, b in _gaps(start_us, end_us, parts):
+    if micro_stop_s == DEFAULT_MICRO_STOP_S:
+        for a, b in _gaps(start_us, end_us, covered):
             hours += [h for h in store.kpi_hours(machine.id, a, b) if inside(h)]
-    if hours:
-        parts = sorted([*parts, *hours], key=lambda r: r.start_us)
+    spans = sorted([*covered, *((h.start_us, h.end_us) for h in hours)])
     live: list[KpiRollup] = []
-    for a, b in _gaps(start_us, end_us, parts):
+    for a, b in _gaps(start_us, end_us, spans):
         inner = edges[bisect_right(edges, a) : bisect_left(edges, b)]
         live += compute_rollups(store, machine, a, b, cuts=inner, now_us=now_us, micro_stop_s=micro_stop_s)
-    return sorted([*parts, *live], key=lambda r: r.start_us) if live else parts
+    return sorted([*hours, *live], key=lambda r: r.start_us) if live else hours
 
 
 def period_figures(  # noqa: PLR0917 - the signature the ROI view and the API share
@@ -617,6 +637,159 @@ def period_figures(  # noqa: PLR0917 - the signature the ROI view and the API sh
             _check_tiling(mine, a, b)
             out.append(figures_of(machine, sum_rollups(mine)))
     return out
+
+
+def present(f: PeriodFigures) -> PeriodFigures | None:
+    """Figures with data missing rather than zero left out: ``None`` for a machine's bucket without any part
+    and with every second unknown (before the installation, a dead gateway: not a bucket of zero
+    production), and an energy of 0 kWh or less with good parts made counted as no energy data (a meter
+    that sent nothing, not free parts).
+
+    >>> present(PeriodFigures("P01", 0, 3_600_000_000, ("P01",), unknown_s=3600.0)) is None
+    True
+    >>> metered = PeriodFigures("P01", 0, 1, ("P01",), pq=2, gq=2, energy_kwh=0.0, metered_gq=2)
+    >>> kept = present(metered)
+    >>> kept is not None and (kept.energy_kwh, kept.metered_gq)
+    (None, 0)
+    """
+    if f.pq == 0 and f.unknown_s >= f.pot_s:
+        return None
+    if f.energy_kwh is not None and f.energy_kwh <= 0 and f.gq > 0:
+        return replace(f, energy_kwh=None, metered_gq=0)
+    return f
+
+
+def pooled_figures(  # noqa: PLR0917 - period_figures' signature
+    plant: Plant,
+    store: TimeSeriesStore,
+    start_us: int,
+    end_us: int,
+    machines: Sequence[str] | None = None,
+    by: str | None = None,
+    tz: str | None = None,
+    *,
+    now_us: int | None = None,
+    micro_stop_s: float = DEFAULT_MICRO_STOP_S,
+    skip_missing: bool = False,
+) -> list[PeriodFigures]:
+    """One figure per bucket (time order), the machines pooled: what :func:`pool` makes of
+    :func:`period_figures`' figures of each bucket, without building one per machine and bucket.
+
+    Local days of the plant's time zone are summed by the store, machines and day together
+    (:meth:`~cadence.ports.TimeSeriesStore.kpi_day_pools`), the declared-scrap cap and the down carry
+    applied per machine and day as :func:`figures_of` applies them; what no day sum covers (the cut first
+    and last days, today, days with a dirty hour) is figured per machine as in :func:`period_figures` and
+    pooled with them. Other buckets pool :func:`period_figures`. With ``skip_missing``, each machine's
+    bucket goes through :func:`present` before pooling, and a bucket where no machine has data is left out.
+    """
+    chosen = _machines(plant, machines)
+    if now_us is not None:
+        end_us = min(end_us, now_us)
+    if end_us <= start_us or not chosen:
+        return []
+    zone = tz or plant.site.timezone
+    edges = _edges(start_us, end_us, by, zone)
+    if by != "day" or zone != plant.site.timezone or micro_stop_s != DEFAULT_MICRO_STOP_S:
+        # Day sums are kept in the plant's zone and for the default threshold only.
+        per_bucket: dict[int, list[PeriodFigures]] = {}
+        for f in period_figures(
+            plant,
+            store,
+            start_us,
+            end_us,
+            [m.id for m in chosen],
+            by,
+            zone,
+            now_us=now_us,
+            micro_stop_s=micro_stop_s,
+        ):
+            kept = present(f) if skip_missing else f
+            if kept is not None:
+                per_bucket.setdefault(f.start_us, []).append(kept)
+        return [pool(per_bucket[a]) for a, _ in pairwise(edges) if a in per_bucket]
+    following = dict(pairwise(edges))
+    days = {
+        d.start_us: d
+        for d in store.kpi_day_pools([m.id for m in chosen], start_us, end_us, skip_missing=skip_missing)
+        if following.get(d.start_us) == d.end_us  # a whole bucket (always, in the plant's zone)
+    }
+    covered: dict[str, list[tuple[int, int]]] = {m.id: [] for m in chosen}
+    for d in days.values():
+        for m in d.machines:
+            covered[m].append((d.start_us, d.end_us))
+    # What the day sums leave, machine by machine: the buckets' figures exactly as period_figures has them.
+    rest: dict[int, list[PeriodFigures]] = {}
+    for machine in chosen:
+        parts = _fill(
+            store,
+            machine,
+            edges,
+            covered[machine.id],
+            lambda r: following.get(r.start_us, -1) >= r.end_us or _inside_one_bucket(r, edges),
+            now_us,
+            micro_stop_s,
+        )
+        k = 0
+        while k < len(parts):
+            i = bisect_right(edges, parts[k].start_us) - 1
+            a, b = edges[i], edges[i + 1]
+            mine: list[KpiRollup] = []
+            while k < len(parts) and parts[k].start_us < b:
+                mine.append(parts[k])
+                k += 1
+            _check_tiling(mine, a, b)
+            f = figures_of(machine, sum_rollups(mine))
+            kept = present(f) if skip_missing else f
+            if kept is not None:
+                rest.setdefault(a, []).append(kept)
+    targets = {m.id: m.target_cycle_s for m in chosen}
+    order = {m.id: n for n, m in enumerate(chosen)}
+    out: list[PeriodFigures] = []
+    for a, _ in pairwise(edges):
+        day = days.get(a)
+        found = [_figures_of_pool(day, targets)] if day is not None and day.pooled else []
+        found += rest.get(a, [])
+        if len(found) == 1 and day is not None and day.pooled:
+            out.append(found[0])  # the usual bucket: one row of the store, already pooled
+        elif found:
+            f = pool(found)
+            machines_in_order = tuple(sorted(f.machines, key=order.__getitem__))
+            out.append(replace(f, machines=machines_in_order))
+    return out
+
+
+def _figures_of_pool(day: KpiDayPool, targets: Mapping[str, float | None]) -> PeriodFigures:
+    """The figures of one pooled day: :func:`pool` of :func:`figures_of` over its machines' day sums."""
+    with_pri = all(targets[m] is not None for m in day.pooled)
+    pri_gq: float | None = None
+    if with_pri:
+        pri_gq = day.pri_gq_s + sum(float(targets[m] or 0.0) * gq for m, gq in day.recounted_gq.items())
+    downtime = sorted(day.downtime_us.items(), key=lambda kv: (-kv[1], kv[0]))
+    return PeriodFigures(
+        day.pooled[0] if len(day.pooled) == 1 else None,
+        day.start_us,
+        day.end_us,
+        day.pooled,
+        day.running_us / US_PER_S,
+        day.idle_us / US_PER_S,
+        day.micro_stop_us / US_PER_S,
+        day.down_us / US_PER_S,
+        day.planned_stop_us / US_PER_S,
+        day.setup_us / US_PER_S,
+        day.no_order_us / US_PER_S,
+        day.unknown_us / US_PER_S,
+        day.pq,
+        day.gq,
+        day.sq,
+        day.rq,
+        day.declared,
+        day.pri_pq_s if with_pri else None,
+        pri_gq,
+        day.failure_events,
+        day.energy_kwh,
+        day.metered_gq,
+        {key: us / US_PER_S for key, us in downtime},
+    )
 
 
 def _covered_us(r: KpiRollup) -> int:

@@ -32,7 +32,6 @@ from cadence.errors import InvalidInput
 from cadence.ports import Clock, TimeSeriesStore
 from cadence.reports.archive import ArchivedReport, Failure, ReportArchive, Trigger
 from cadence.reports.csv import shift_report_csv
-from cadence.reports.pdf import shift_report_pdf
 from cadence.reports.shift import shift_report_data
 
 logger = logging.getLogger(__name__)
@@ -135,6 +134,10 @@ class ShiftReports:
             raise InvalidInput(
                 f"shift {shift.name} of {shift.start:%Y-%m-%d %H:%M} has not begun yet", reason="not_begun"
             )
+        # Imported at the first report, not at start-up: the PDF library weighs on a process that may run
+        # for hours before a shift ends (docs/benchmarks.md, demo memory).
+        from cadence.reports.pdf import shift_report_pdf  # noqa: PLC0415
+
         until_us = min(now_us, end_us)
         data = shift_report_data(self.plant, self.store, shift, until_us=until_us)
         pdf = shift_report_pdf(data, self.options.locale)

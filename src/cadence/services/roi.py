@@ -1,7 +1,7 @@
 """The ROI view's use case: two periods of local dates, a scope, and the comparison of the five metrics.
 
 Periods are whole local days in the plant's time zone (``2026-01-01:2026-03-31`` includes both ends).
-The figures of each day come from :func:`cadence.services.kpi_history.period_figures` — the same state
+The figures of each day come from :func:`cadence.services.kpi_history.pooled_figures` — the same state
 engine and ISO 22400-2 definitions as every other KPI of Cadence, in both periods — pooled over the
 machines of the scope, then compared by :func:`cadence.analytics.roi.compare` (ratios of sums,
 bootstrap over days). CO2 per good part is the energy per good part times the configured grid factor
@@ -19,9 +19,8 @@ bootstrap over days). CO2 per good part is the energy per good part times the co
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,10 +31,10 @@ from cadence.clock import from_datetime
 from cadence.domain.plant import Plant
 from cadence.errors import BadRequest, NotFound
 from cadence.ports import TimeSeriesStore
-from cadence.services.kpi_history import PeriodFigures, period_figures, pool
+from cadence.services.kpi_history import PeriodFigures, pooled_figures
 
 # A year and a bit: a period longer than this is not a before/after comparison, and the read would be
-# heavy (one day of figures per machine and per day).
+# heavy (a day sum per machine and per day to pool).
 MAX_PERIOD_DAYS = 400
 # The bootstrap's seed is fixed so that the page and its PDF (and any later view) show the same interval.
 ROI_SEED = 20_260_401
@@ -317,20 +316,6 @@ class RoiReport:
         }
 
 
-def _usable(f: PeriodFigures) -> PeriodFigures | None:
-    """A machine-day as the comparison counts it, or ``None`` for a day without any data.
-
-    A day the press never reported on (all its time unknown, no part) is before the installation or a
-    dead gateway: it is left out rather than counted as a day of zero production. Energy of 0 kWh with
-    parts made is a meter that sent nothing, not a free day: no energy data.
-    """
-    if f.pq == 0 and f.unknown_s >= f.pot_s:
-        return None
-    if f.energy_kwh is not None and f.energy_kwh <= 0 and f.gq > 0:
-        return replace(f, energy_kwh=None, metered_gq=0)
-    return f
-
-
 def as_day(f: PeriodFigures) -> DayFigures:
     """The numbers the comparison needs from one (pooled) day, with the KPI history's definitions."""
     return DayFigures(
@@ -354,19 +339,31 @@ def daily_figures(
     now_us: int | None = None,
 ) -> list[DayFigures]:
     """The period's days, each pooled over ``machines``, from the KPI history (the same definitions as
-    every KPI of Cadence, in both periods)."""
+    every KPI of Cadence, in both periods).
+
+    Data missing rather than zero is left out machine by machine before pooling
+    (:func:`~cadence.services.kpi_history.present`): a day a press never reported on (before the
+    installation, a dead gateway) is not a day of zero production, and 0 kWh with parts made is a meter
+    that sent nothing; a day no press reported on is not a day of the comparison. The store pools the
+    whole days (:func:`~cadence.services.kpi_history.pooled_figures`): a year of twenty presses is 365
+    pooled rows, not 7,300 figures.
+    """
     tz = ZoneInfo(plant.site.timezone)
     start_us, end_us = period.bounds_us(tz)
     if now_us is not None and now_us <= start_us:
         return []  # a period still to come has no days yet
-    found = period_figures(
-        plant, store, start_us, end_us, list(machines), "day", plant.site.timezone, now_us=now_us
+    found = pooled_figures(
+        plant,
+        store,
+        start_us,
+        end_us,
+        list(machines),
+        "day",
+        plant.site.timezone,
+        now_us=now_us,
+        skip_missing=True,
     )
-    by_day: dict[int, list[PeriodFigures]] = defaultdict(list)
-    for f in found:
-        if (kept := _usable(f)) is not None:
-            by_day[f.start_us].append(kept)
-    return [as_day(pool(by_day[day])) for day in sorted(by_day)]
+    return [as_day(f) for f in found]
 
 
 def roi_report(

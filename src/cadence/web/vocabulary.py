@@ -102,3 +102,22 @@ MESSAGES: tuple[str, ...] = (
     PASSWORD,
 )
 PLURAL_MESSAGES: tuple[PluralMessage, ...] = (PARTS, ALARM_COUNT)
+
+
+# Per-stroke process features (cadence.domain.cycles.STANDARD_FEATURES), with their unit. A feature a
+# plant adds that is not listed here is shown by its name.
+FEATURE_LABELS: dict[str, str] = {
+    "cycle_time_s": N_("Cycle time (s)"),
+    "stroke_time_s": N_("Stroke time (s)"),
+    "peak_pressure_bar": N_("Peak pressure (bar)"),
+    "peak_force_kn": N_("Peak force (kN)"),
+    "bdc_position_mm": N_("Bottom dead centre (mm)"),
+    "dwell_pressure_bar": N_("Dwell pressure (bar)"),
+    "dwell_decay_bar_s": N_("Dwell pressure decay (bar/s)"),
+    "buildup_time_s": N_("Pressure build-up time (s)"),
+    "decompression_time_s": N_("Decompression time (s)"),
+    "approach_speed_mm_s": N_("Approach speed (mm/s)"),
+    "return_speed_mm_s": N_("Return speed (mm/s)"),
+    "energy_kj": N_("Energy (kJ)"),
+    "oil_temp_c": N_("Oil temperature (°C)"),
+}

@@ -256,6 +256,15 @@ CREATE INDEX IF NOT EXISTS logbook_machine_at ON logbook (machine, at_us);
 """
 _OPERATOR_TABLE_NAMES = frozenset({"stop_reasons", "scrap_declarations", "order_events", "logbook"})
 
+# Traceability through tablet orders (order_window_summary): the starts carrying a lot or material lot.
+# Added after the operator tables, so also created, idempotently, when an existing file is opened
+# read-write; a read-only opening of an older file still answers, by a scan of the (small) table.
+_ORDER_EVENT_KEY_INDEXES = """
+CREATE INDEX IF NOT EXISTS order_events_lot ON order_events (lot) WHERE lot IS NOT NULL;
+CREATE INDEX IF NOT EXISTS order_events_material_lot ON order_events (material_lot)
+    WHERE material_lot IS NOT NULL;
+"""
+
 
 # KPI rollups (cadence.services.kpi_history): one row per machine and clock hour, and the sums of whole
 # days so that a year of a plant is a few thousand rows to add, not 175,000. Times are integer µs (exact
@@ -330,7 +339,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
             small=SMALL_CHUNK_POINTS, stroke_key_indexes=_STROKE_KEY_INDEXES, operator_tables=_OPERATOR_TABLES
         )
         conn.executescript(
-            f"BEGIN IMMEDIATE;\n{tables}\n{_KPI_TABLES}\n"
+            f"BEGIN IMMEDIATE;\n{tables}\n{_ORDER_EVENT_KEY_INDEXES}\n{_KPI_TABLES}\n"
             f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
         logger.info("created store schema version %d", SCHEMA_VERSION)
@@ -344,6 +353,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
     _add_alarm_columns(conn)
     _add_stroke_key_indexes(conn)
     _add_operator_tables(conn)
+    _add_order_event_key_indexes(conn)
     _add_kpi_tables(conn)
 
 
@@ -423,6 +433,15 @@ def _add_operator_tables(conn: sqlite3.Connection) -> None:
     # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
     conn.executescript(f"BEGIN IMMEDIATE;\n{_OPERATOR_TABLES}\nCOMMIT;")
     logger.info("added the operator event tables (stop reasons, scrap, orders, logbook)")
+
+
+def _add_order_event_key_indexes(conn: sqlite3.Connection) -> None:
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if {"order_events_lot", "order_events_material_lot"} <= present:
+        return
+    # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{_ORDER_EVENT_KEY_INDEXES}\nCOMMIT;")
+    logger.info("added the lot and material lot indexes to the order events table")
 
 
 def _version(conn: sqlite3.Connection) -> int | None:

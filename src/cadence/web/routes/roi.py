@@ -21,11 +21,10 @@ from fastapi.responses import HTMLResponse, Response
 from cadence.auth import Permission, require_session
 from cadence.auth.service import CurrentSession
 from cadence.errors import BadRequest, CadenceError
-from cadence.reports.roi_pdf import (
+from cadence.reports.roi_text import (
     format_rows,
     method_note,
     period_text,
-    roi_pdf,
     scope_text,
     summary_sentences,
     table_headers,
@@ -176,6 +175,9 @@ def roi_pdf_download(
     scope: Annotated[str, Query(max_length=60)] = "plant",
 ) -> Response:
     """The one-page PDF of the same comparison, as a download."""
+    # Imported here: the PDF library costs the web process memory from the first PDF on, not from start-up.
+    from cadence.reports.roi_pdf import roi_pdf  # noqa: PLC0415
+
     choice = _choice(runtime, preset, b_from, b_to, c_from, c_to, scope)
     report = _report(runtime, choice)
     # Only safe characters in the header, whatever a plant file names its lines and presses.

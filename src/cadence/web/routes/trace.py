@@ -1,7 +1,9 @@
 """Traceability: backward genealogy of a serial, forward genealogy of a material lot, a lot's parts.
 
 The JSON answer carries the counts of every part (summed by the store) and one page of parts; ``offset``
-and ``limit`` page through them. The CSV is the full list.
+and ``limit`` page through them. The CSV is the full list. Each part names its operator and the source
+(press or tablet order) of each genealogy key; a lot or heat also reaches parts made under tablet orders
+carrying it (docs/guides/traceability.md).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _answer(
     return trace_json(service.search(kind, key, offset=offset, limit=limit), service)
 
 
-@router.get("/serial/{serial}", response_model=None)
+@router.get("/serial/{serial:path}", response_model=None)
 def by_serial(
     serial: str,
     runtime: RuntimeDep,
@@ -56,11 +58,11 @@ def by_serial(
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE,
 ) -> dict[str, Any] | Response:
-    """Backward genealogy: the part's stroke, press, die, order, lots, shift, features and curve."""
+    """Backward genealogy: the part's stroke, press, die, order, lots, operator, shift, features, curve."""
     return _answer(runtime, TraceKind.SERIAL, serial, format, sep, offset, limit)
 
 
-@router.get("/material-lot/{material_lot}", response_model=None)
+@router.get("/material-lot/{material_lot:path}", response_model=None)
 def by_material_lot(
     material_lot: str,
     runtime: RuntimeDep,
@@ -73,7 +75,7 @@ def by_material_lot(
     return _answer(runtime, TraceKind.MATERIAL_LOT, material_lot, format, sep, offset, limit)
 
 
-@router.get("/lot/{lot}", response_model=None)
+@router.get("/lot/{lot:path}", response_model=None)
 def by_lot(
     lot: str,
     runtime: RuntimeDep,

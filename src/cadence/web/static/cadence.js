@@ -292,6 +292,30 @@
     if (hist && data) histogram(hist, JSON.parse(data.textContent || "[]"));
   }
 
+  // --- traceability page: one part's stored curve (pressure and position against time in the stroke) ----
+
+  function partCurve(el) {
+    const c = JSON.parse(el.dataset.curve);
+    const n = c.pressure.length, dt = c.dt_us / 1e6;
+    const xs = Array.from({ length: n }, (_, i) => i * dt);
+    const opts = {
+      width: chartWidth(el), height: 240,
+      scales: { x: { time: false }, bar: {}, mm: {} },
+      series: [
+        { label: "s", value: (u, v) => fmt(v, 2) },
+        { label: (formats.pressure_label || "Pressure") + " (bar)", stroke: "#c4161c", scale: "bar", width: 2, value: (u, v) => fmt(v, 0) },
+        { label: (formats.position_label || "Position") + " (mm)", stroke: "#1f56c7", scale: "mm", width: 2, value: (u, v) => fmt(v, 1) },
+      ],
+      axes: [
+        { stroke: "#111418", values: (u, splits) => splits.map((v) => fmt(v, 1)) },
+        { scale: "bar", stroke: "#111418", size: 56, values: (u, splits) => splits.map((v) => fmt(v, 0)) },
+        { scale: "mm", side: 1, stroke: "#1f56c7", size: 56, grid: { show: false }, values: (u, splits) => splits.map((v) => fmt(v, 0)) },
+      ],
+    };
+    el._plot = new window.uPlot(opts, [xs, c.pressure, c.position || new Array(n).fill(null)], el);
+    el.dataset.points = String(n);
+  }
+
   // --- operator page: the − / + buttons of the scrap quantity (the number field works without them) ------
 
   function setupSteppers() {
@@ -308,5 +332,6 @@
     connectLive();
     setupPressPage();
     setupSteppers();
+    for (const el of document.querySelectorAll(".part-curve[data-curve]")) partCurve(el);
   });
 })();
