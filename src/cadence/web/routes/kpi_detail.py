@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse
 from cadence.analytics.intervals import Category, Interval
 from cadence.analytics.kpi import KpiReport
 from cadence.auth import Permission, allowed, require
-from cadence.auth.service import CurrentSession
 from cadence.clock import from_datetime, to_datetime
 from cadence.domain.cycles import Stroke
 from cadence.domain.plant import Machine, Plant
@@ -34,8 +33,8 @@ from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import translations
 from cadence.web.routes.operator import get_operator_service
 from cadence.web.routes.operator_marks import reason_labels
-from cadence.web.routes.pages import ViewSession, page_locale, render
-from cadence.web.vocabulary import N_, ROLE_LABELS
+from cadence.web.routes.pages import ViewSession, page_locale, render, who
+from cadence.web.vocabulary import N_
 
 router = APIRouter()
 
@@ -343,15 +342,6 @@ def _element_rows(body: dict[str, Any], gettext: Any) -> dict[str, dict[str, Any
     return out
 
 
-def _who(session: CurrentSession) -> dict[str, Any]:
-    user = session.user
-    return {
-        "user": {"name": user.name, "role_label": ROLE_LABELS[user.role]},
-        "csrf_token": session.csrf_token,
-        "account": user,
-    }
-
-
 def _step(kind: str, key: str, abbr: str, name: str, seconds: float, left_s: float) -> dict[str, Any]:
     return {"kind": kind, "key": key, "abbr": abbr, "name": name, "seconds": seconds, "left_s": left_s}
 
@@ -501,5 +491,5 @@ def kpi_page(
         + urlencode({"from": str(start_us), "to": str(end_us), "strokes": "true"}),
         scrap_rows=_scrap_rows(period),
         steps=waterfalls(period.kpi, period.has_pri, gettext),
-        **_who(session),
+        **who(session),
     )

@@ -33,8 +33,8 @@ from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import translations
 from cadence.web.routes.operator import get_operator_service
 from cadence.web.routes.operator_marks import order_row, press_marks, reason_label, reason_labels
-from cadence.web.routes.pages import ViewSession, page_locale, render
-from cadence.web.vocabulary import N_, ROLE_LABELS
+from cadence.web.routes.pages import ViewSession, page_locale, render, who
+from cadence.web.vocabulary import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -261,19 +261,10 @@ def _operator_page(
             :RECENT_SHOWN
         ],
         max_note=MAX_NOTE_CHARS,
-        **_who(session),
+        **who(session),
     )
     page.status_code = status
     return page
-
-
-def _who(session: CurrentSession) -> dict[str, Any]:
-    user = session.user
-    return {
-        "user": {"name": user.name, "role_label": ROLE_LABELS[user.role]},
-        "csrf_token": session.csrf_token,
-        "account": user,
-    }
 
 
 async def _form_fields(request: Request) -> dict[str, str]:
@@ -330,7 +321,7 @@ def reason_picker(
         stop=_stop_row(stop, reason_labels(service, locale)),
         current=stop.reason,
         groups=reason_groups(service, locale, gettext, stop.state.value),
-        **_who(session),
+        **who(session),
     )
 
 
@@ -512,7 +503,7 @@ def _logbook_page(
         shift_start=to_datetime(window.start_us),
         notes=[_note_row(n) for n in reversed(service.logbook(window.start_us, now + 1))],
         max_note=MAX_NOTE_CHARS,
-        **_who(session),
+        **who(session),
     )
     page.status_code = status
     return page

@@ -115,13 +115,19 @@ def render(request: Request, template: str, **context: Any) -> HTMLResponse:
 ViewSession = Annotated[CurrentSession, require_session(Permission.VIEW_PLANT)]
 
 
-def _who(session: CurrentSession) -> dict[str, Any]:
-    user = session.user
+def visitor(user: User, csrf_token: str) -> dict[str, Any]:
+    """What every signed-in page passes to :func:`render` about its visitor: name and role for the bar,
+    the CSRF token for its forms, and the account (language, and the menu's permissions)."""
     return {
         "user": {"name": user.name, "role_label": ROLE_LABELS[user.role]},
-        "csrf_token": session.csrf_token,
+        "csrf_token": csrf_token,
         "account": user,
     }
+
+
+def who(session: CurrentSession) -> dict[str, Any]:
+    """:func:`visitor` of a session."""
+    return visitor(session.user, session.csrf_token)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -139,7 +145,7 @@ def overview(request: Request, runtime: RuntimeDep, session: ViewSession) -> HTM
         oil=oil,
         shift=window,
         shift_start=to_datetime(window.start_us),
-        **_who(session),
+        **who(session),
     )
 
 
@@ -149,7 +155,7 @@ def tiles_fragment(request: Request, runtime: RuntimeDep, session: ViewSession) 
     now = runtime.clock.now_us()
     oil = {v.machine: v.value for v in runtime.store.latest() if v.signal == "oil_temp"}
     return render(
-        request, "tiles.html", tiles=tiles(runtime.plant, runtime.store, now), oil=oil, **_who(session)
+        request, "tiles.html", tiles=tiles(runtime.plant, runtime.store, now), oil=oil, **who(session)
     )
 
 
@@ -187,7 +193,7 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
         recent=recent,
         cycle_times_json=json.dumps(cycle_times),
         **operator,
-        **_who(session),
+        **who(session),
     )
 
 
@@ -211,7 +217,7 @@ def _timeline(runtime: Any, machine: str, start_us: int, end_us: int) -> list[di
 def alarms_page(request: Request, runtime: RuntimeDep, session: ViewSession) -> HTMLResponse:
     """Active alarms with their acknowledgement, and the history."""
     return render(
-        request, "alarms.html", nav="alarms", **alarm_context(runtime, session.user), **_who(session)
+        request, "alarms.html", nav="alarms", **alarm_context(runtime, session.user), **who(session)
     )
 
 

@@ -19,8 +19,7 @@ from cadence.errors import InvalidInput
 from cadence.reports.archive import ArchivedReport, FileKind, Trigger
 from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import translations
-from cadence.web.routes.pages import page_locale, render
-from cadence.web.vocabulary import ROLE_LABELS
+from cadence.web.routes.pages import page_locale, render, visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,9 +83,7 @@ def _page(
         max_date=days[0].isoformat(),
         made=made,
         error=error,
-        user={"name": user.name, "role_label": ROLE_LABELS[user.role]},
-        csrf_token=csrf_token,
-        account=user,
+        **visitor(user, csrf_token),
     )
 
 

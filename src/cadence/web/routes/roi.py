@@ -34,7 +34,7 @@ from cadence.runtime import Runtime
 from cadence.services.roi import PRESET_LABELS, DateRange, RoiReport, Scope, presets, roi_report
 from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import translations
-from cadence.web.routes.pages import _who, page_locale, render
+from cadence.web.routes.pages import page_locale, render, who
 
 router = APIRouter(include_in_schema=False)
 
@@ -155,7 +155,7 @@ def roi_page(
         method=method_note(locale),
         presets=PRESET_LABELS,
         scopes=_scopes(runtime),
-        **_who(session),
+        **who(session),
     )
     if error is not None:
         page.status_code = 400

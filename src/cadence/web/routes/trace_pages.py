@@ -31,8 +31,8 @@ from cadence.services.traceability import (
 )
 from cadence.web.deps import RuntimeDep
 from cadence.web.i18n import translations
-from cadence.web.routes.pages import page_locale, render
-from cadence.web.vocabulary import FEATURE_LABELS, N_, ROLE_LABELS
+from cadence.web.routes.pages import page_locale, render, who
+from cadence.web.vocabulary import FEATURE_LABELS, N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -198,9 +198,7 @@ def trace_page(
         "kinds": KIND_LABELS,
         "message": None,
         "result": None,
-        "user": {"name": user.name, "role_label": ROLE_LABELS[user.role]},
-        "csrf_token": session.csrf_token,
-        "account": user,
+        **who(session),
     }
     status = 200
     if q is not None:
