@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python benchmarks/reports.py --write-docs
 	$(BIN)/python benchmarks/kpi_year.py --write-docs
 	$(BIN)/python benchmarks/genealogy.py --write-docs
+	$(BIN)/python benchmarks/spc_arl.py --write-docs
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules src/cadence/web/static/vendor

@@ -847,6 +847,163 @@ def report_roi(
         console.print(f"Wrote {out}", highlight=False)
 
 
+SPC_EPILOG = (
+    "Examples (the qcc data of tests/fixtures/qcc):\n\n"
+    "cadence spc tests/fixtures/qcc/pistonrings.txt -c xbar-r --column diameter "
+    "--subgroup-column sample --phase1 25 --out pistonrings.svg\n\n"
+    "cadence spc tests/fixtures/qcc/orangejuice.txt -c p --count-column D --size-column size "
+    "--trial-column trial\n\n"
+    "cadence spc tests/fixtures/qcc/circuit.txt -c c --count-column x --trial-column trial --exclude auto\n\n"
+    "Output: a JSON list, one object per chart part (two for xbar-r, xbar-s and imr): chart, center, "
+    "lcl, ucl, sigma, violations [{index, rule, points}], values, and the phase I record. Points are "
+    "numbered from 1. lcl, ucl and sigma are lists (one per point) when they vary: p and u with varying "
+    "sample sizes, EWMA's exact limits. Guide: docs/guides/spc.md."
+)
+
+
+@app.command(epilog=SPC_EPILOG)
+def spc(
+    data: Annotated[
+        Path, typer.Argument(help="Data file: CSV (, or ;), tab- or space-separated, one header line.")
+    ],
+    chart: Annotated[
+        str,
+        typer.Option(
+            "--chart",
+            "-c",
+            help="xbar-r, xbar-s, imr, ewma, cusum (values) or p, np, c, u (counts). E.g. --chart xbar-r",
+        ),
+    ],
+    column: Annotated[
+        str | None, typer.Option("--column", help="Column of the measured values. E.g. --column diameter")
+    ] = None,
+    subgroup_column: Annotated[
+        str | None,
+        typer.Option(
+            "--subgroup-column",
+            help="Rows with the same label form a subgroup. E.g. --subgroup-column sample",
+        ),
+    ] = None,
+    subgroup_size: Annotated[
+        int | None,
+        typer.Option(
+            "--subgroup-size",
+            help="Consecutive rows in subgroups of N; for p, np, u: the sample size when there is no size "
+            "column. E.g. --subgroup-size 5",
+        ),
+    ] = None,
+    count_column: Annotated[
+        str | None,
+        typer.Option(
+            "--count-column",
+            help="Nonconforming parts (p, np) or nonconformities (c, u). E.g. --count-column D",
+        ),
+    ] = None,
+    size_column: Annotated[
+        str | None,
+        typer.Option(
+            "--size-column", help="Sample size (p, np) or units inspected (u). E.g. --size-column size"
+        ),
+    ] = None,
+    phase1: Annotated[
+        int | None,
+        typer.Option(
+            "--phase1", help="The first N points set the limits; the rest are monitored. E.g. --phase1 25"
+        ),
+    ] = None,
+    trial_column: Annotated[
+        str | None,
+        typer.Option(
+            "--trial-column",
+            help="Rows marked TRUE/1/yes set the limits (instead of --phase1). E.g. --trial-column trial",
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude",
+            help="Phase I points to leave out: 'auto' (drop those out of control until none is), "
+            "point numbers, or both. E.g. --exclude auto, --exclude 15,23",
+        ),
+    ] = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(
+            "--rules",
+            help="Run rules: we (Western Electric 1-4, default), nelson (1-8), none (limits only; the "
+            "default for ewma and cusum). E.g. --rules nelson",
+        ),
+    ] = None,
+    convention: Annotated[
+        str,
+        typer.Option(
+            "--convention",
+            help="Constants: tabulated (d2 = 2.326, as the books and qcc) or exact. E.g. --convention exact",
+        ),
+    ] = "tabulated",
+    lam: Annotated[
+        float, typer.Option("--lambda", help="EWMA smoothing λ, 0 < λ ≤ 1. E.g. --lambda 0.1")
+    ] = 0.2,
+    width: Annotated[float, typer.Option("--L", help="EWMA limits at ±L σ of z. E.g. --L 2.814")] = 3.0,
+    k: Annotated[
+        float, typer.Option("--k", help="CUSUM slack in σ (0.5 for a 1σ shift). E.g. --k 0.5")
+    ] = 0.5,
+    h: Annotated[float, typer.Option("--h", help="CUSUM decision interval in σ. E.g. --h 4")] = 5.0,
+    fir: Annotated[
+        bool, typer.Option("--fir", help="CUSUM fast initial response: sums start at h/2. E.g. --fir")
+    ] = False,
+    sep: Annotated[
+        str | None,
+        typer.Option(
+            "--sep",
+            help="Separator: ',', ';', 'tab' or 'space' (default: from the header line). E.g. --sep ';'",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also draw the chart (limits, zones, violations) to this .svg file; SVG only (PNG would "
+            "need matplotlib, not a dependency). E.g. --out chart.svg",
+        ),
+    ] = None,
+) -> None:
+    """Control chart of a data file: limits, sigma and rule violations as JSON, optionally an SVG drawing."""
+    from cadence.errors import SpcOptionError
+    from cadence.services.spc_offline import SpcOptions, chart_file
+    from cadence.services.spc_svg import render_svg
+
+    if out is not None and out.suffix.lower() != ".svg":
+        raise SpcOptionError(
+            f"--out {out}: only .svg can be written "
+            "(PNG would need matplotlib, which Cadence does not depend on)"
+        )
+    options = SpcOptions(
+        chart=chart,
+        column=column,
+        subgroup_column=subgroup_column,
+        subgroup_size=subgroup_size,
+        count_column=count_column,
+        size_column=size_column,
+        phase1=phase1,
+        trial_column=trial_column,
+        exclude=exclude,
+        rules=rules,
+        convention=convention,
+        lam=lam,
+        L=width,
+        k=k,
+        h=h,
+        fir=fir,
+        sep=sep,
+    )
+    result = chart_file(data, options)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_svg(result, f"{data.name}: {result.chart}"), encoding="utf-8")
+    sys.stdout.write(result.to_json())
+
+
 def main() -> None:
     """Entry point: Cadence errors become one clear message and exit code 2, never a traceback."""
     try:

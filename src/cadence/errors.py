@@ -204,6 +204,46 @@ class DeviceKeyConflict(CadenceError):
     code, status = "auth.device_key_exists", 409
 
 
+# --- offline SPC (cadence spc) -------------------------------------------------------------------------
+
+
+class SpcInputError(CadenceError):
+    """The data or options given to `cadence spc` cannot make a chart; the message says what and where."""
+
+    code, status = "spc.input", 400
+
+
+class SpcFileError(SpcInputError):
+    """The data file is missing, unreadable, not text, or has no header line and data rows."""
+
+    code, status = "spc.file", 400
+
+
+class SpcColumnError(SpcInputError):
+    """A column named by an option is not in the file's header; the message lists the columns found."""
+
+    code, status = "spc.column", 400
+
+
+class SpcValueError(SpcInputError):
+    """A cell is not a valid number for its role (a count below 0, a size of 0…); the message gives the
+    file, line and column."""
+
+    code, status = "spc.value", 400
+
+
+class SpcDataError(SpcInputError):
+    """The values parse but cannot be charted: too few subgroups, a subgroup of one value, a flat baseline."""
+
+    code, status = "spc.data", 422
+
+
+class SpcOptionError(SpcInputError):
+    """The options contradict each other or do not fit the chart (e.g. a size column for an I-MR chart)."""
+
+    code, status = "spc.options", 400
+
+
 def all_error_classes() -> list[type[CadenceError]]:
     """Every class of the tree, for documentation and tests."""
     found: list[type[CadenceError]] = []
