@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         description="How often serve and ingest roll up closed KPI hours and recompute those late data "
         "changed (0 = never: KPI queries then compute from raw data, slowly over long periods).",
     )
+    # Live SPC (docs/guides/spc.md, "Live charts").
+    spc_evaluate_interval_s: float = Field(
+        60.0,
+        ge=0,
+        description="How often serve and ingest check the new strokes against the SPC limits in force and "
+        "raise alarms on rule violations (0 = never).",
+    )
     retention_raw_waveform_days: float = Field(7.0, ge=0, description="Raw fast (waveform) samples.")
     retention_raw_slow_days: float = Field(90.0, ge=0, description="Raw slow samples (temperatures, power).")
     retention_rollup_1m_days: float = Field(400.0, ge=0, description="1-minute rollups.")

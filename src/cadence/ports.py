@@ -316,6 +316,50 @@ class KpiStatus:
     token: int
 
 
+@dataclass(frozen=True, slots=True)
+class SpcLimitsRecord:
+    """One version of the control limits of a (machine, feature) chart (cadence.services.spc).
+
+    Never edited: re-establishing the limits stores a new version, and the one with the highest ``id``
+    is in force, so the audit trail says who (``by``), when (``at_us``), why and from which baseline
+    period each version came. ``center``/``sigma``/``lcl``/``ucl`` are those of the plotted statistic's
+    first part (I or X̄); ``sigma`` is the process σ̂. ``id`` is given by the store (0 before).
+    """
+
+    id: int
+    machine: str
+    feature: str
+    chart: str  # "imr" or "xbar_r"
+    subgroup_size: int  # 1 for imr
+    center: float
+    sigma: float
+    lcl: float
+    ucl: float
+    baseline_start_us: int
+    baseline_end_us: int
+    points: int  # plotted points of the baseline (values or subgroups), excluded ones included
+    excluded: tuple[int, ...]  # baseline points left out by phase I, indices from 0
+    rules: tuple[str, ...]
+    lsl: float | None
+    usl: float | None
+    by: str
+    at_us: int
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpcProgress:
+    """How far live SPC evaluation of one (machine, feature) has gone: the start of the last stroke
+    evaluated, and the evaluator's own state (opaque to the store: JSON text) needed to resume there
+    without missing or repeating a violation."""
+
+    machine: str
+    feature: str
+    watermark_us: int
+    state: str
+    at_us: int
+
+
 @runtime_checkable
 class TimeSeriesStore(Protocol):
     """Durable storage for samples, strokes, states, alarms, operator events and quarantined messages.
@@ -485,6 +529,42 @@ class TimeSeriesStore(Protocol):
 
     def logbook(self, start_us: int, end_us: int, machine: str | None = None) -> list[LogbookNote]:
         """Notes written in ``[start_us, end_us)``, oldest first; with ``machine``, only that machine's."""
+        ...
+
+    # Live SPC (cadence.services.spc): versions of control limits and the evaluation watermark.
+
+    def record_spc_limits(self, record: SpcLimitsRecord) -> int:
+        """Store a new version of the limits of ``(record.machine, record.feature)`` (its ``id`` is
+        ignored) and return its id; it supersedes the earlier ones. Waits for the commit."""
+        ...
+
+    def spc_limits_history(self, machine: str, feature: str, limit: int = 100) -> list[SpcLimitsRecord]:
+        """The versions of the limits of ``(machine, feature)``, NEWEST FIRST (by id), at most ``limit``."""
+        ...
+
+    def spc_limits_in_force(self, machine: str | None = None) -> list[SpcLimitsRecord]:
+        """The latest version for every (machine, feature) that has limits (of ``machine`` only when
+        given), by machine then feature."""
+        ...
+
+    def spc_progress(self, machine: str, feature: str) -> SpcProgress | None:
+        """Where the live evaluation of ``(machine, feature)`` stands (None: never evaluated)."""
+        ...
+
+    def advance_spc(
+        self,
+        progress: SpcProgress,
+        *,
+        previous_us: int | None,
+        alarms: Sequence[Alarm] = (),
+        clears: Sequence[tuple[int, int]] = (),
+    ) -> list[int] | None:
+        """In ONE transaction: record ``alarms`` (one whose ``cleared_us`` is set is recorded cleared then),
+        clear the alarms ``(id, ts_us)`` of ``clears`` and move
+        the watermark of ``(progress.machine, progress.feature)`` to ``progress`` — only if the stored
+        watermark is still ``previous_us`` (None: none stored). Returns the new alarms' ids, or None when
+        the watermark had moved (another evaluator got there first: nothing is written). Waits for the
+        commit, so a restart resumes exactly after what was alarmed."""
         ...
 
     # KPI rollups (cadence.services.kpi_history). Late state changes, strokes, stop reasons and scrap

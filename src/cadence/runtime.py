@@ -25,6 +25,7 @@ from cadence.reports.archive import ReportArchive
 from cadence.services import kpi_history
 from cadence.services.plant_data import PlantData
 from cadence.services.report_scheduler import ReportScheduler, ShiftReports, options_from
+from cadence.services.spc import SpcService
 from cadence.store.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -66,10 +67,12 @@ class Runtime:
         )
 
     def start_maintenance(self) -> None:
-        """Apply the retention policy now and then every ``retention_interval_s``, and roll up KPI hours
-        every ``kpi_refresh_interval_s`` (compaction is the store writer's own job)."""
+        """Apply the retention policy now and then every ``retention_interval_s``, roll up KPI hours
+        every ``kpi_refresh_interval_s`` and check new strokes against the SPC limits every
+        ``spc_evaluate_interval_s`` (compaction is the store writer's own job)."""
         s = self.settings
-        if self._maintenance is not None or (s.retention_interval_s <= 0 and s.kpi_refresh_interval_s <= 0):
+        every = (s.retention_interval_s, s.kpi_refresh_interval_s, s.spc_evaluate_interval_s)
+        if self._maintenance is not None or all(interval <= 0 for interval in every):
             return
         self._maintenance = threading.Thread(target=self._maintain, name="cadence-maintenance", daemon=True)
         self._maintenance.start()
@@ -78,6 +81,7 @@ class Runtime:
         intervals = {
             self._retain: self.settings.retention_interval_s,
             self._refresh_kpis: self.settings.kpi_refresh_interval_s,
+            self._evaluate_spc: self.settings.spc_evaluate_interval_s,
         }
         due = {task: 0.0 for task, every in intervals.items() if every > 0}
         while not self._stop.is_set():
@@ -111,6 +115,17 @@ class Runtime:
                     return
         except Exception:
             logger.exception("KPI refresh failed; retrying in %.0f s", self.settings.kpi_refresh_interval_s)
+
+    def _evaluate_spc(self) -> None:
+        # Live SPC (docs/guides/spc.md, "Live charts"): new strokes against the limits in force.
+        try:
+            raised = SpcService(self.plant, self.store, self.clock).evaluate(self.clock.now_us())
+            if raised:
+                logger.info("SPC alarms raised: %d", raised)
+        except Exception:
+            logger.exception(
+                "SPC evaluation failed; retrying in %.0f s", self.settings.spc_evaluate_interval_s
+            )
 
     # --- shift reports: the archive and its scheduler (docs/guides/shift-reports.md) ---------------------
 

@@ -48,6 +48,8 @@ from cadence.ports import (
     Resolution,
     RetentionPolicy,
     SeriesData,
+    SpcLimitsRecord,
+    SpcProgress,
     TimeSeriesStore,
     sum_rollups,
 )
@@ -1317,3 +1319,73 @@ def test_find_strokes_with_orders_pages_through_both_sources_once(store: TimeSer
     assert all(len(p) == 17 for p in pages[:-1])
     with pytest.raises(ValueError, match="offset"):
         store.find_strokes_with_orders(material_lot="HEAT-1", offset=-1)
+
+
+# --- live SPC: limit versions and the evaluation watermark ------------------------------------------------
+
+
+def _limits(machine: str = "P01", feature: str = "peak_pressure_bar", **changes: Any) -> SpcLimitsRecord:
+    base = SpcLimitsRecord(
+        id=0, machine=machine, feature=feature, chart="imr", subgroup_size=1, center=210.0, sigma=1.5,
+        lcl=205.5, ucl=214.5, baseline_start_us=T0, baseline_end_us=T0 + HOUR_US, points=120,
+        excluded=(3, 17), rules=("we1", "we2"), lsl=None, usl=220.0, by="ana", at_us=T0 + 2 * HOUR_US,
+        why="new die",
+    )  # fmt: skip
+    return replace(base, **changes)
+
+
+def test_spc_limit_versions_are_kept_newest_first(store: TimeSeriesStore) -> None:
+    first = _limits(id=999)  # a given id is ignored
+    first_id = store.record_spc_limits(first)
+    second = _limits(center=211.0, by="bob", why="after seal change", excluded=(), lsl=200.5, usl=None)
+    second_id = store.record_spc_limits(second)
+    other = _limits(feature="oil_temp_c", chart="xbar_r", subgroup_size=5)
+    other_id = store.record_spc_limits(other)
+    p2 = _limits(machine="P02")
+    p2_id = store.record_spc_limits(p2)
+    assert len({first_id, second_id, other_id, p2_id}) == 4 and second_id > first_id
+
+    history = store.spc_limits_history("P01", "peak_pressure_bar")
+    assert history == [replace(second, id=second_id), replace(first, id=first_id)]  # every field round-trips
+    assert store.spc_limits_history("P01", "peak_pressure_bar", limit=1) == [replace(second, id=second_id)]
+    assert store.spc_limits_history("P01", "energy_kj") == []
+    assert store.spc_limits_in_force() == [
+        replace(other, id=other_id),
+        replace(second, id=second_id),
+        replace(p2, id=p2_id),
+    ]  # by machine then feature
+    assert store.spc_limits_in_force("P02") == [replace(p2, id=p2_id)]
+
+
+def test_spc_advance_is_a_compare_and_set_with_its_alarms(store: TimeSeriesStore) -> None:
+    assert store.spc_progress("P01", "peak_pressure_bar") is None
+    earlier = store.record_alarm(_alarm(T0, "P01"))
+    progress = SpcProgress("P01", "peak_pressure_bar", T0 + 10, '{"v":1}', T0 + 20)
+    raised = replace(_alarm(T0 + 5, "P01"), code="spc.we1", source="spc/peak_pressure_bar")
+    ended = replace(raised, code="spc.we2", cleared_us=T0 + 9)
+    ids = store.advance_spc(progress, previous_us=None, alarms=[raised, ended], clears=[(earlier, T0 + 8)])
+    assert ids is not None and len(ids) == 2
+    assert store.spc_progress("P01", "peak_pressure_bar") == progress
+    by_id = {a.id: a for a in store.alarms()}
+    assert by_id[ids[0]].code == "spc.we1" and by_id[ids[0]].active
+    assert by_id[ids[1]].cleared_us == T0 + 9  # recorded already cleared
+    assert by_id[earlier].cleared_us == T0 + 8
+
+    # A second evaluator that read the old watermark writes nothing, not even its alarms.
+    stale = replace(progress, watermark_us=T0 + 30)
+    assert store.advance_spc(stale, previous_us=None, alarms=[raised]) is None
+    assert store.advance_spc(stale, previous_us=T0 + 11, alarms=[raised]) is None
+    assert len(store.alarms()) == 3
+    assert store.spc_progress("P01", "peak_pressure_bar") == progress
+    assert store.advance_spc(stale, previous_us=T0 + 10) == []
+    assert store.spc_progress("P01", "peak_pressure_bar") == stale
+    assert store.spc_progress("P01", "oil_temp_c") is None
+
+
+def test_spc_records_survive_reopening(backend: Any, tmp_path: Path) -> None:
+    with backend.for_tests(tmp_path) as first:
+        record_id = first.record_spc_limits(_limits())
+        first.advance_spc(SpcProgress("P01", "energy_kj", T0, "{}", T0), previous_us=None)
+    with backend.for_tests(tmp_path) as second:
+        assert second.spc_limits_history("P01", "peak_pressure_bar") == [_limits(id=record_id)]
+        assert second.spc_progress("P01", "energy_kj") == SpcProgress("P01", "energy_kj", T0, "{}", T0)

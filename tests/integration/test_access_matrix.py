@@ -88,6 +88,7 @@ def _concrete(path: str) -> str:
         "lot": "L-1",
         "stop_start_us": "1700000000000000",
         "report_id": "1",  # an archived shift report (none in this runtime: 404 for the roles allowed)
+        "feature": "peak_pressure_bar",  # a charted feature (no strokes here: an empty chart)
     }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path) + QUERIES.get(path, "")
 
@@ -202,3 +203,21 @@ def test_the_trace_page_needs_what_the_trace_api_needs(runtime: Runtime) -> None
     assert api == {Permission.VIEW_PLANT}
     for route in TRACE_PAGES:
         assert declared.get(route) == api, route
+
+
+# The SPC page and API (issue 5; tests/integration/test_spc_pages.py): whoever sees the press sees its
+# control charts; establishing limits again needs manage_spc, never granted to operators (an operator
+# re-basing the chart of a drifting press would hide the drift).
+SPC_ROUTES = {
+    ("GET", "/presses/{machine_id}/spc"): Permission.VIEW_PLANT,
+    ("POST", "/presses/{machine_id}/spc/limits"): Permission.MANAGE_SPC,
+    ("GET", "/api/v1/machines/{machine_id}/spc/{feature}"): Permission.VIEW_PLANT,
+    ("POST", "/api/v1/machines/{machine_id}/spc/{feature}/limits"): Permission.MANAGE_SPC,
+}
+
+
+def test_the_spc_routes_declare_their_permissions(runtime: Runtime) -> None:
+    declared = {(method, path): permissions for method, path, permissions, _public in _routes(runtime)}
+    for route, permission in SPC_ROUTES.items():
+        assert declared.get(route) == {permission}, route
+    assert {r for r in Role if allowed(r, Permission.MANAGE_SPC)} == {Role.SUPERVISOR, Role.MAINTENANCE}

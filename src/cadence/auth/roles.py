@@ -42,6 +42,7 @@ class Permission(StrEnum):
     REGENERATE_REPORTS = "regenerate_reports"
     LOG_MAINTENANCE = "log_maintenance"
     VIEW_QUARANTINE = "view_quarantine"
+    MANAGE_SPC = "manage_spc"
     INGEST = "ingest"
     MANAGE_PLANT = "manage_plant"
     MANAGE_USERS = "manage_users"
@@ -94,6 +95,15 @@ POLICY: dict[Permission, Rule] = {
         Role.MANAGER,
     ),
     Permission.LOG_MAINTENANCE: _rule("Record maintenance work on a machine.", Role.MAINTENANCE, Role.ADMIN),
+    # Control limits decide which strokes raise an alarm: the shift lead (who answers for quality on the
+    # floor) and maintenance (after a die change or a new seal the process has truly moved) set them again;
+    # an operator re-basing the chart on a drifting press would hide the drift it is meant to show.
+    Permission.MANAGE_SPC: _rule(
+        "Establish the control limits of a press's SPC chart again, from a chosen baseline (kept with who, "
+        "when and why).",
+        Role.SUPERVISOR,
+        Role.MAINTENANCE,
+    ),
     Permission.VIEW_QUARANTINE: _rule(
         "Read refused ingest messages (they may hold raw device data).", Role.MAINTENANCE, Role.ADMIN
     ),

@@ -30,6 +30,8 @@ from cadence.ports import (
     QuarantineItem,
     RetentionPolicy,
     RetentionReport,
+    SpcLimitsRecord,
+    SpcProgress,
     sum_rollups,
 )
 from cadence.store import codecs
@@ -928,3 +930,70 @@ def put_kpi_hours(
         if dirty is None and len(rows) == (end_us - start_us) // HOUR_US:
             row = kpi_row(sum_rollups([kpi_of(r) for r in rows]))
             conn.execute(f"INSERT INTO kpi_days ({KPI_COLUMNS}) VALUES ({_KPI_MARKS})", row)
+
+
+# --- live SPC ---------------------------------------------------------------------------------------------
+
+SPC_LIMITS_COLUMNS = (
+    "id, machine, feature, chart, subgroup_size, center, sigma, lcl, ucl, baseline_start_us, baseline_end_us,"
+    " points, excluded, rules, lsl, usl, by_user, at_us, why"
+)
+SPC_PROGRESS_COLUMNS = "machine, feature, watermark_us, state, at_us"
+
+
+def spc_limits_of(row: tuple[Any, ...]) -> SpcLimitsRecord:
+    (id_, machine, feature, chart, size, center, sigma, lcl, ucl, b0, b1, points, excluded, rules, lsl, usl,
+     by, at_us, why) = row  # fmt: skip
+    return SpcLimitsRecord(
+        id_, machine, feature, chart, size, center, sigma, lcl, ucl, b0, b1, points,
+        tuple(json.loads(excluded)), tuple(json.loads(rules)), lsl, usl, by, at_us, why,
+    )  # fmt: skip
+
+
+def spc_progress_of(row: tuple[Any, ...]) -> SpcProgress:
+    machine, feature, watermark_us, state, at_us = row
+    return SpcProgress(machine, feature, watermark_us, state, at_us)
+
+
+def insert_spc_limits(conn: sqlite3.Connection, r: SpcLimitsRecord) -> int:
+    """Append a version of the limits (never an update: the table is the audit trail); returns its id."""
+    cursor = conn.execute(
+        f"INSERT INTO spc_limits ({SPC_LIMITS_COLUMNS}) VALUES (NULL{', ?' * 18})",
+        (
+            r.machine, r.feature, r.chart, r.subgroup_size, r.center, r.sigma, r.lcl, r.ucl,
+            r.baseline_start_us, r.baseline_end_us, r.points, json.dumps(list(r.excluded)),
+            json.dumps(list(r.rules)), r.lsl, r.usl, r.by, r.at_us, r.why,
+        ),
+    )  # fmt: skip
+    if cursor.lastrowid is None:  # never for an INSERT into a rowid table
+        raise StoreError("SQLite gave no id for the SPC limits just recorded")
+    return cursor.lastrowid
+
+
+def advance_spc(
+    conn: sqlite3.Connection,
+    progress: SpcProgress,
+    previous_us: int | None,
+    alarms: Sequence[Alarm],
+    clears: Sequence[tuple[int, int]],
+) -> list[int] | None:
+    """Compare-and-set of the watermark with the alarms it raised and cleared; None (nothing written)
+    when the stored watermark is not ``previous_us``: another evaluator advanced it first."""
+    row = conn.execute(
+        "SELECT watermark_us FROM spc_progress WHERE machine = ? AND feature = ?",
+        (progress.machine, progress.feature),
+    ).fetchone()
+    if (None if row is None else row[0]) != previous_us:
+        return None
+    ids = [insert_alarm(conn, alarm) for alarm in alarms]
+    # An episode that began and ended within one evaluation pass is raised already cleared.
+    for alarm_id, alarm in zip(ids, alarms, strict=True):
+        if alarm.cleared_us is not None:
+            clear_alarm(conn, alarm_id, alarm.cleared_us)
+    for alarm_id, ts_us in clears:
+        clear_alarm(conn, alarm_id, ts_us)
+    conn.execute(
+        f"INSERT OR REPLACE INTO spc_progress ({SPC_PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        (progress.machine, progress.feature, progress.watermark_us, progress.state, progress.at_us),
+    )
+    return ids

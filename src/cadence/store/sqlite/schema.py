@@ -310,6 +310,45 @@ CREATE TABLE IF NOT EXISTS kpi_dirty (
 _KPI_TABLE_NAMES = frozenset({"kpi_hours", "kpi_days", "kpi_dirty"})
 
 
+# Live SPC (cadence.services.spc). ``spc_limits`` is append-only: re-establishing limits adds a version, the
+# highest id is in force, so the audit trail (who, when, why, which baseline) is the table itself.
+# ``spc_progress`` is the evaluation watermark, moved in the same transaction as the alarms it raised.
+# Added after the first schema version 1 files, so also created, idempotently, on a read-write opening.
+_SPC_TABLES = """
+CREATE TABLE IF NOT EXISTS spc_limits (
+    id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    chart TEXT NOT NULL,
+    subgroup_size INTEGER NOT NULL,
+    center REAL NOT NULL,
+    sigma REAL NOT NULL,
+    lcl REAL NOT NULL,
+    ucl REAL NOT NULL,
+    baseline_start_us INTEGER NOT NULL,
+    baseline_end_us INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    excluded TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    lsl REAL,
+    usl REAL,
+    by_user TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    why TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spc_limits_chart ON spc_limits (machine, feature, id);
+CREATE TABLE IF NOT EXISTS spc_progress (
+    machine TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    watermark_us INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    PRIMARY KEY (machine, feature)
+) WITHOUT ROWID;
+"""
+_SPC_TABLE_NAMES = frozenset({"spc_limits", "spc_progress"})
+
+
 def configure(conn: sqlite3.Connection, *, writer: bool) -> None:
     """PRAGMAs every connection needs; the writer also sets the durability ones.
 
@@ -339,7 +378,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
             small=SMALL_CHUNK_POINTS, stroke_key_indexes=_STROKE_KEY_INDEXES, operator_tables=_OPERATOR_TABLES
         )
         conn.executescript(
-            f"BEGIN IMMEDIATE;\n{tables}\n{_ORDER_EVENT_KEY_INDEXES}\n{_KPI_TABLES}\n"
+            f"BEGIN IMMEDIATE;\n{tables}\n{_ORDER_EVENT_KEY_INDEXES}\n{_KPI_TABLES}\n{_SPC_TABLES}\n"
             f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
         logger.info("created store schema version %d", SCHEMA_VERSION)
@@ -355,6 +394,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
     _add_operator_tables(conn)
     _add_order_event_key_indexes(conn)
     _add_kpi_tables(conn)
+    _add_spc_tables(conn)
 
 
 def check(conn: sqlite3.Connection) -> None:
@@ -380,6 +420,11 @@ def check(conn: sqlite3.Connection) -> None:
         raise StoreError(
             "this store file predates KPI rollups: open it once read-write (e.g. `cadence serve`) to add"
             " their tables"
+        )
+    if _missing_spc_tables(conn):
+        raise StoreError(
+            "this store file predates live SPC: open it once read-write (e.g. `cadence serve`) to add its"
+            " tables"
         )
 
 
@@ -463,3 +508,16 @@ def _add_kpi_tables(conn: sqlite3.Connection) -> None:
     # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
     conn.executescript(f"BEGIN IMMEDIATE;\n{_KPI_TABLES}\nCOMMIT;")
     logger.info("added the KPI rollup tables")
+
+
+def _missing_spc_tables(conn: sqlite3.Connection) -> bool:
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not present >= _SPC_TABLE_NAMES
+
+
+def _add_spc_tables(conn: sqlite3.Connection) -> None:
+    if not _missing_spc_tables(conn):
+        return
+    # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{_SPC_TABLES}\nCOMMIT;")
+    logger.info("added the live SPC tables")

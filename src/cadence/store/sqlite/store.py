@@ -60,6 +60,8 @@ from cadence.ports import (
     RetentionPolicy,
     RetentionReport,
     SeriesData,
+    SpcLimitsRecord,
+    SpcProgress,
     StoreStats,
     TraceGroup,
     WindowGroup,
@@ -81,6 +83,8 @@ from cadence.store.sqlite.writer import (
     RegisterTask,
     RetentionTask,
     ScrapTask,
+    SpcAdvanceTask,
+    SpcLimitsTask,
     StopReasonTask,
     StoreWriter,
     Task,
@@ -672,6 +676,55 @@ class SqliteStore:
         sql = f"SELECT {ops.NOTE_COLUMNS} FROM logbook WHERE {where} ORDER BY at_us, id"
         rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [ops.note_of(row) for row in rows]
+
+    # --- live SPC ------------------------------------------------------------------------------------
+
+    def record_spc_limits(self, record: SpcLimitsRecord) -> int:
+        """Append a version of the limits of a chart; returns its id. Waits for the commit."""
+        result: int = self._wait(SpcLimitsTask(record=record))
+        return result
+
+    def spc_limits_history(self, machine: str, feature: str, limit: int = 100) -> list[SpcLimitsRecord]:
+        """Versions of the limits of ``(machine, feature)``, newest first."""
+        sql = (
+            f"SELECT {ops.SPC_LIMITS_COLUMNS} FROM spc_limits WHERE machine = ? AND feature = ?"
+            " ORDER BY id DESC LIMIT ?"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, (machine, feature, limit)).fetchall())
+        return [ops.spc_limits_of(row) for row in rows]
+
+    def spc_limits_in_force(self, machine: str | None = None) -> list[SpcLimitsRecord]:
+        """The latest version of every chart (of ``machine`` when given), by machine then feature."""
+        where = "id IN (SELECT MAX(id) FROM spc_limits GROUP BY machine, feature)"
+        params: list[object] = []
+        if machine is not None:
+            where += " AND machine = ?"
+            params.append(machine)
+        sql = f"SELECT {ops.SPC_LIMITS_COLUMNS} FROM spc_limits WHERE {where} ORDER BY machine, feature"
+        rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
+        return [ops.spc_limits_of(row) for row in rows]
+
+    def spc_progress(self, machine: str, feature: str) -> SpcProgress | None:
+        """The evaluation watermark of ``(machine, feature)``, None before the first evaluation."""
+        sql = f"SELECT {ops.SPC_PROGRESS_COLUMNS} FROM spc_progress WHERE machine = ? AND feature = ?"
+        row = self._read(lambda conn: conn.execute(sql, (machine, feature)).fetchone())
+        return None if row is None else ops.spc_progress_of(row)
+
+    def advance_spc(
+        self,
+        progress: SpcProgress,
+        *,
+        previous_us: int | None,
+        alarms: Sequence[Alarm] = (),
+        clears: Sequence[tuple[int, int]] = (),
+    ) -> list[int] | None:
+        """Alarms, clearings and the new watermark in one transaction, if the watermark is still
+        ``previous_us``; returns the alarm ids, or None when another evaluator moved it first."""
+        task = SpcAdvanceTask(
+            progress=progress, previous_us=previous_us, alarms=tuple(alarms), clears=tuple(clears)
+        )
+        result: list[int] | None = self._wait(task)
+        return result
 
     def kpi_status(self, machine: str) -> KpiStatus:
         """Dirty hours, invalidation token and extent of ``machine``'s KPI rollups, read in one snapshot."""

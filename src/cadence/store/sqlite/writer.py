@@ -26,7 +26,15 @@ from cadence.domain.batch import Batch
 from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, StopReason
 from cadence.domain.signals import SignalSpec
 from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
-from cadence.ports import Clock, KpiRollup, QuarantineItem, RetentionPolicy, RetentionReport
+from cadence.ports import (
+    Clock,
+    KpiRollup,
+    QuarantineItem,
+    RetentionPolicy,
+    RetentionReport,
+    SpcLimitsRecord,
+    SpcProgress,
+)
 from cadence.store.sqlite import ops
 
 logger = logging.getLogger(__name__)
@@ -122,6 +130,19 @@ class PutKpiTask(Task):
 
 
 @dataclass(eq=False, kw_only=True)
+class SpcLimitsTask(Task):
+    record: SpcLimitsRecord
+
+
+@dataclass(eq=False, kw_only=True)
+class SpcAdvanceTask(Task):
+    progress: SpcProgress
+    previous_us: int | None
+    alarms: tuple[Alarm, ...]
+    clears: tuple[tuple[int, int], ...]
+
+
+@dataclass(eq=False, kw_only=True)
 class CompactTask(Task):
     now_us: int
     max_points: int = COMPACT_STEP_POINTS
@@ -155,6 +176,8 @@ GroupedTask = (
     | OrderEventTask
     | NoteTask
     | PutKpiTask
+    | SpcLimitsTask
+    | SpcAdvanceTask
 )
 _GROUPED = (
     AppendTask,
@@ -168,6 +191,8 @@ _GROUPED = (
     OrderEventTask,
     NoteTask,
     PutKpiTask,
+    SpcLimitsTask,
+    SpcAdvanceTask,
 )
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
 
@@ -366,6 +391,10 @@ class StoreWriter(threading.Thread):
             return ops.insert_note(conn, task.note)
         if isinstance(task, PutKpiTask):
             return ops.put_kpi_hours(conn, task.hours, task.token, task.days)
+        if isinstance(task, SpcLimitsTask):
+            return ops.insert_spc_limits(conn, task.record)
+        if isinstance(task, SpcAdvanceTask):
+            return ops.advance_spc(conn, task.progress, task.previous_us, task.alarms, task.clears)
         return ops.insert_alarm(conn, task.alarm)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:

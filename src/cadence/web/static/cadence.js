@@ -328,10 +328,55 @@
     }
   }
 
+
+  // --- SPC page: the control chart with its zones (±1σ, ±2σ, limits at 3σ) and the points out of control -
+
+  function spcChart(el) {
+    const d = JSON.parse(document.getElementById("spc-data").textContent);
+    const band = (k) => d.c.map((c, i) => (c === null || d.s[i] === null ? null : c + k * d.s[i]));
+    const bad = new Set(d.bad);
+    const marks = d.v.map((v, i) => (bad.has(i) ? v : null));
+    const line = (label, stroke, dash) => ({ label, stroke, width: dash ? 1 : 2, dash, points: { show: false } });
+    const zone = (label) => ({ label, stroke: "rgba(0,0,0,0)", points: { show: false } });
+    const note = document.getElementById("spc-note");
+    const opts = {
+      width: chartWidth(el), height: 300, scales: { x: { time: false } }, legend: { show: false },
+      series: [
+        { label: "#" },
+        { label: el.dataset.label, stroke: "#1f56c7", width: 2, points: { show: true, size: 6, fill: "#1f56c7" } },
+        line("CL", "#0b7a3b"), line("UCL", "#c4161c", [8, 5]), line("LCL", "#c4161c", [8, 5]),
+        zone("+2σ"), zone("+1σ"), zone("-1σ"), zone("-2σ"),
+        { label: "!", stroke: "#c4161c", width: 0, points: { show: true, size: 14, fill: "#c4161c", stroke: "#fff" } },
+      ],
+      // Zone A (2–3σ) amber, zone B (1–2σ) pale: a drift shows as points leaving the white middle band.
+      bands: [
+        { series: [3, 5], fill: "rgba(196,22,28,0.12)" }, { series: [5, 6], fill: "rgba(230,160,0,0.14)" },
+        { series: [7, 8], fill: "rgba(230,160,0,0.14)" }, { series: [8, 4], fill: "rgba(196,22,28,0.12)" },
+      ],
+      axes: [
+        { stroke: "#111418", values: (u, splits) => splits.map((v) => fmt(v, 0)) },
+        { stroke: "#111418", size: 72, values: (u, splits) => splits.map((v) => fmt(v, 2)) },
+      ],
+      hooks: {
+        setCursor: [(u) => {
+          const i = u.cursor.idx;
+          if (!note || i === null || i === undefined) return;
+          note.textContent = "#" + d.n[i] + " · " + stampFormat.format(new Date(d.t[i])) + " · " + fmt(d.v[i], 3);
+        }],
+      },
+    };
+    const data = [d.n, d.v, d.c, d.ucl, d.lcl, band(2), band(1), band(-1), band(-2), marks];
+    el._plot = new window.uPlot(opts, data, el);
+    el.dataset.points = String(d.n.length);
+    el.dataset.marked = String(bad.size);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     connectLive();
     setupPressPage();
     setupSteppers();
     for (const el of document.querySelectorAll(".part-curve[data-curve]")) partCurve(el);
+    const spc = document.getElementById("spc-chart");
+    if (spc) spcChart(spc);
   });
 })();

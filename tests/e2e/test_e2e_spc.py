@@ -1,0 +1,158 @@
+"""The SPC page on the tablet, in Debian's Chromium, at both tablet sizes (issue 5).
+
+P01's peak pressure was stable for 120 strokes, then a seal began to leak and it climbs (tests/support/
+spc_data.py). A supervisor opens the press, taps SPC, sees the chart without limits, establishes them from
+the stable part with the spec limits and a reason, and finds the drift flagged on the chart (points in
+red), explained in words in the list, and the capability panel with its caveats.
+Screenshots: test-artifacts/screenshots/spc-*.png.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect
+
+from cadence.auth import Role
+from cadence.clock import SimClock, to_datetime
+from cadence.config import load_settings
+from cadence.runtime import open_runtime
+from cadence.web.app import create_app
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot
+from support import spc_data as sd
+from support.auth import FAST_AUTH, PASSWORD
+
+SUPERVISOR = "chef.qualite"
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> Iterator[str]:
+    """The real app over a store holding P01's stable then drifting strokes; a fresh store per size, so
+    each run starts without limits."""
+    runtime = open_runtime(load_settings(data_dir=tmp_path, **FAST_AUTH), clock=SimClock(start_us=sd.NOW))
+    sd.fill(runtime)
+    runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
+    runtime.auth.create_user(SUPERVISOR, Role.SUPERVISOR, PASSWORD)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime.settings, runtime), log_level="warning", timeout_graceful_shutdown=1
+        )
+    )
+    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    serving.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started, "the app did not start"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        serving.join(10)
+        sock.close()
+        runtime.close()
+
+
+def _fits(page: Page) -> None:
+    """No sideways scrolling, and every tap target at least 48 px high and wide."""
+    beyond = page.evaluate(
+        """() => Array.from(document.querySelectorAll('body *'))
+            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > innerWidth + 1)
+            .map(e => e.outerHTML.slice(0, 70))"""
+    )
+    assert not beyond, f"cut off at the right edge: {beyond}"
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    small = page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+                'button, nav a, a.button, .chip span, main a, main input, main textarea'))
+            .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+            .map(e => [e.outerHTML.slice(0, 70), e.getBoundingClientRect()])
+            .filter(([_, r]) => r.height < 48 || r.width < 48)
+            .map(([html, r]) => [html, Math.round(r.width), Math.round(r.height)])"""
+    )
+    assert not small, f"touch targets under 48 px: {small}"
+
+
+def _local(ts_us: int) -> str:
+    from zoneinfo import ZoneInfo
+
+    return to_datetime(ts_us).astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.parametrize("size", TABLET_SIZES, ids=[f"{w}x{h}" for w, h in TABLET_SIZES])
+def test_limits_from_the_stable_part_show_the_drift(
+    url: str, page_at: PageAt, screenshot: Screenshot, size: tuple[int, int]
+) -> None:
+    page = page_at(*size)
+    problems: list[str] = []  # script errors and Content-Security-Policy refusals
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    name = f"{size[0]}x{size[1]}"
+
+    page.goto(f"{url}/login?next=/presses/P01")
+    page.fill("#name", SUPERVISOR)
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.click("#spc-link")
+    expect(page).to_have_url(f"{url}/presses/P01/spc")
+    page.click(f".spc-features a[data-feature={sd.FEATURE}]")
+    expect(page.locator(f".spc-features a[data-feature={sd.FEATURE}]")).to_have_class("button active")
+    chart = page.locator("#spc-chart")
+    expect(chart).to_have_attribute("data-points", str(sd.STABLE + sd.DRIFTING))
+    expect(chart.locator("canvas")).to_be_visible()
+    expect(page.locator("#spc-no-limits")).to_be_visible()
+    screenshot(page, f"spc-no-limits-{name}")
+    _fits(page)
+
+    # Limits from the stable strokes, with the spec limits and a reason.
+    page.fill("#spc-from", _local(sd.BASELINE[0]))
+    page.fill("#spc-to", _local(sd.BASELINE[1]))
+    page.fill("#spc-lsl", "190")
+    page.fill("#spc-usl", "215")
+    page.fill("#spc-why", "Joint changé, presse stable depuis")
+    page.click("#spc-submit")
+    expect(page.locator("#spc-success")).to_have_text("Nouvelles limites en vigueur.")
+    expect(page.locator("#spc-who")).to_contain_text(SUPERVISOR)
+    expect(page.locator("#spc-who")).to_contain_text("Joint changé, presse stable depuis")
+
+    # The drift: points in red on the chart, the rules explained in words, none in the stable part.
+    chart = page.locator("#spc-chart")
+    expect(chart.locator("canvas")).to_be_visible()
+    marked = int(chart.get_attribute("data-marked") or "0")
+    assert marked > 0
+    alerts = page.locator(".spc-violations li")
+    assert alerts.count() > 0
+    lasts = [int(v) for v in alerts.evaluate_all("els => els.map(e => e.dataset.last)")]
+    assert min(lasts) > sd.STABLE, lasts
+    expect(page.locator(".spc-violations li[data-rule=we1]").first).to_contain_text(
+        "au-delà des limites de contrôle"
+    )
+
+    # Capability: the four indices with their intervals, the normality verdict, and the caveat that an
+    # unstable process's capability predicts nothing.
+    for key in ("cp", "cpk", "pp", "ppk"):
+        expect(page.locator(f"#capability tr[data-index={key}] td").first).not_to_have_text("—")
+    expect(page.locator("#spc-normality")).to_contain_text("Anderson")
+    expect(page.locator("#history tbody tr")).to_have_count(1)
+    page.locator("#chart").scroll_into_view_if_needed()
+    screenshot(page, f"spc-drift-{name}")
+    _fits(page)
+
+    # The same page in English: the explanation follows the page's language.
+    page.click("form.lang button")
+    expect(page.locator(".spc-violations li[data-rule=we1]").first).to_contain_text(
+        "beyond the control limits"
+    )
+    screenshot(page, f"spc-drift-en-{name}")
+    _fits(page)
+    assert [p for p in problems if not p.startswith("Failed to load resource")] == [], problems
