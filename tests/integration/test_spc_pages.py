@@ -17,10 +17,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from cadence.analytics.spc.base import Violation
 from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.runtime import Runtime, open_runtime
 from cadence.web.app import create_app
+from cadence.web.routes.spc_pages import grouped_alerts
 from support import spc_data as sd
 from support.auth import FAST_AUTH, sign_in
 
@@ -137,9 +139,12 @@ def test_limits_from_the_stable_part_flag_the_drift(client: TestClient, runtime:
     chart = _chart(page.text)
     assert chart["bad"] and min(chart["bad"]) >= sd.STABLE - 8  # a run rule may reach back a few points
     assert "au-delà des limites de contrôle" in text  # we1 in French
-    listed = min(len(api["violations"]), 12)  # the latest dozen; the JSON has them all
-    assert text.count('data-rule="') == listed
-    assert f'data-count="{len(api["violations"])}"' in text
+    # The page groups consecutive points beyond the limits into one alert; the JSON lists every violation.
+    alerts = grouped_alerts([Violation(v["rule"], v["index"], tuple(v["points"])) for v in api["violations"]])
+    assert len(alerts) < len(api["violations"])  # the drift's run beyond the limits is one alert
+    assert text.count('data-rule="') == min(len(alerts), 12)  # the latest dozen
+    assert f'data-count="{len(alerts)}"' in text
+    assert "points de suite au-delà des limites de contrôle" in text
     # Capability with the spec limits: the four indices, intervals, the normality verdict, the caveat that
     # the chart shows special causes.
     cap = api["capability"]

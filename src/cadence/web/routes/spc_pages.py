@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -26,6 +27,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from cadence.analytics.spc.base import Violation
 from cadence.analytics.spc.capability import Capability, Estimate
 from cadence.analytics.spc.rules import NELSON, WESTERN_ELECTRIC, explain
 from cadence.auth import Permission, allowed, require, require_session
@@ -57,9 +59,21 @@ MAX_SPAN_US = 31 * 24 * HOUR_US
 # Alerts listed on the page, the latest first: a drift beyond the limits reports every point (rule 1), and
 # the first screenful says what to do; the API lists them all.
 MAX_LISTED = 12
+# The rules that fire on a single point beyond the limits, grouped into runs on the page.
+BEYOND_LIMITS = frozenset({"we1", "nelson1"})
+RUN_BEYOND_LIMITS = N_(
+    "%(num)d points in a row beyond the control limits (points %(first)d to %(last)d): a special cause "
+    "has probably acted."
+)
 MAX_WHY = 500  # a sentence or two; longer is a report, which belongs in the logbook
-RULE_SETS = {"we": WESTERN_ELECTRIC, "nelson": NELSON}
-RULE_SET_LABELS = {"we": N_("Western Electric"), "nelson": N_("Nelson")}
+# Rule 1 alone is the default: on a chart of every stroke, Western Electric's four rules raise a false
+# alarm every 92 points in control (one every ~20 min at a 12 s cycle), rule 1 every 370 (docs/guides/spc.md).
+RULE_SETS = {"limits": frozenset({"we1"}), "we": WESTERN_ELECTRIC, "nelson": NELSON}
+RULE_SET_LABELS = {
+    "limits": N_("Limits only (rule 1)"),
+    "we": N_("Western Electric"),
+    "nelson": N_("Nelson"),
+}
 CHARTS = ("imr", "xbar_r")
 CHART_LABELS = {"imr": N_("Individuals (I-MR)"), "xbar_r": N_("Subgroup means (X̄-R)")}
 MAX_SUBGROUP = 25  # the constants tables stop at 25
@@ -247,7 +261,7 @@ class LimitsRequest(BaseModel):
     why: str = Field(min_length=1, max_length=MAX_WHY)
     chart: Literal["imr", "xbar_r"] = "imr"
     subgroup_size: int = Field(default=1, ge=1, le=MAX_SUBGROUP)
-    rules: Literal["we", "nelson"] = "we"
+    rules: Literal["limits", "we", "nelson"] = "limits"
     lsl: float | None = None
     usl: float | None = None
 
@@ -330,6 +344,42 @@ def _page_url(machine: Machine, **params: str) -> str:
     return f"/presses/{machine.id}/spc?{urlencode(params)}"
 
 
+def _rule_set_of(rules: Sequence[str]) -> str:
+    """The form's choice that gave ``rules`` (a set saved through the API may match none: then the
+    closest family)."""
+    chosen = frozenset(rules)
+    for key, rule_set in RULE_SETS.items():
+        if chosen == rule_set:
+            return key
+    return "nelson" if any(r.startswith("nelson") for r in chosen) else "we"
+
+
+def _alert_text(v: Violation, locale: str, gettext: Callable[[str], str]) -> str:
+    if len(v.points) == 1 or v.rule not in BEYOND_LIMITS:
+        return explain(v, locale)
+    return gettext(RUN_BEYOND_LIMITS) % {"num": len(v.points), "first": v.points[0] + 1, "last": v.index + 1}
+
+
+def grouped_alerts(violations: Sequence[Violation]) -> list[Violation]:
+    """The violations as a person reads them: rule 1 reports every point beyond the limits, so a drift
+    past them would fill the list with one line per stroke; consecutive points beyond the limits become
+    one alert naming them all. The other rules already report once per episode.
+
+    >>> beyond = [Violation("we1", i, (i,)) for i in (4, 5, 6, 9)]
+    >>> [(v.rule, v.points) for v in grouped_alerts([*beyond, Violation("we2", 6, (5, 6))])]
+    [('we1', (4, 5, 6)), ('we2', (5, 6)), ('we1', (9,))]
+    """
+    out: list[Violation] = []
+    for v in sorted(violations, key=lambda v: v.index):
+        same = [k for k, w in enumerate(out) if w.rule == v.rule and w.rule in BEYOND_LIMITS]
+        last = out[same[-1]] if same else None
+        if v.rule in BEYOND_LIMITS and last is not None and last.index == v.index - 1:
+            out[same[-1]] = Violation(v.rule, v.index, (*last.points, v.index))
+        else:
+            out.append(v)
+    return sorted(out, key=lambda v: v.index)
+
+
 def _spc_page(
     request: Request,
     runtime: Any,
@@ -353,13 +403,16 @@ def _spc_page(
     violations = [
         {
             "rule": v.rule,
-            "text": explain(v, locale),
+            "text": explain(v, locale)
+            if len(v.points) == 1 or v.rule not in BEYOND_LIMITS
+            else gettext(RUN_BEYOND_LIMITS)
+            % {"num": len(v.points), "first": v.points[0] + 1, "last": v.index + 1},
             "first": v.points[0] + 1 if v.points else v.index + 1,
             "last": v.index + 1,
             "count": len(v.points),
             "at": to_datetime(times[v.index]) if v.index < len(times) else None,
         }
-        for v in reversed(view.violations)  # the latest first: the one to act on
+        for v in reversed(grouped_alerts(view.violations))  # the latest first: the one to act on
     ]
     cap = view.capability
     limits = view.limits
@@ -368,7 +421,7 @@ def _spc_page(
         "to": _local_input(limits.baseline_end_us if limits else end_us, tz),
         "chart": limits.chart if limits else "imr",
         "subgroup_size": str(limits.subgroup_size if limits and limits.chart == "xbar_r" else 5),
-        "rules": "nelson" if limits and any(r.startswith("nelson") for r in limits.rules) else "we",
+        "rules": _rule_set_of(limits.rules) if limits else "limits",
         "lsl": "" if limits is None or limits.lsl is None else f"{limits.lsl:g}",
         "usl": "" if limits is None or limits.usl is None else f"{limits.usl:g}",
         "why": "",
@@ -499,7 +552,7 @@ def _read_form(fields: dict[str, str], tz: str) -> dict[str, Any]:
             raise _Refused(N_("The subgroup size must be a whole number from 2 to 25.")) from None
         if not 2 <= size <= MAX_SUBGROUP:
             raise _Refused(N_("The subgroup size must be a whole number from 2 to 25."))
-    rules = fields.get("rules", "we")
+    rules = fields.get("rules", "limits")
     if rules not in RULE_SETS:
         raise _Refused(N_("Choose the rules."))
     lsl = _form_number(fields.get("lsl", ""), N_("The lower specification limit is not a number."))
