@@ -30,6 +30,35 @@ def require(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+def dataset_path(name: str) -> tuple[Path, bool]:
+    """Where the public dataset ``name`` is looked for (see :func:`dataset_dir`), and whether an
+    environment variable named it."""
+    explicit = os.environ.get(f"{name.upper()}_DIR") or (
+        str(Path(os.environ["DATASETS_DIR"]) / name) if os.environ.get("DATASETS_DIR") else ""
+    )
+    return (Path(explicit), True) if explicit else (ROOT.parent / "shared" / "datasets" / name, False)
+
+
+def dataset_dir(name: str, marker: str) -> Path:
+    """The folder of the public dataset ``name`` holding ``marker``, for tests that read a whole dataset.
+
+    Looked up as ``<NAME>_DIR``, then ``DATASETS_DIR/<name>``, then the workspace's shared copy next to
+    the repository (``../shared/datasets/<name>``). Without any, the test skips with the reason, in CI too:
+    the datasets are public downloads, not part of the repository nor a service (the small extracts the
+    other tests need are in ``tests/fixtures``). A folder named explicitly but wrong is a failure.
+    """
+    folder, explicit = dataset_path(name)
+    if not (folder / marker).exists():
+        variable = f"{name.upper()}_DIR"
+        if explicit:
+            pytest.fail(f"{folder} has no {marker}: {variable} or DATASETS_DIR names the wrong folder")
+        pytest.skip(
+            f"the {name} dataset is not on this machine (set {variable}, or DATASETS_DIR to the folder of"
+            " public datasets, to run this test)"
+        )
+    return folder
+
+
 @pytest.fixture
 def example_plant_path() -> Path:
     return ROOT / "src" / "cadence" / "examples" / "plant.toml"
