@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ import pytest
 import uvicorn
 
 from cadence.config import load_settings
-from cadence.runtime import open_runtime
+from cadence.runtime import Runtime, open_runtime
 from cadence.web.app import create_app
 from conftest import ARTIFACTS, require
 
@@ -115,16 +116,45 @@ def screenshot() -> Screenshot:
     return save
 
 
-@pytest.fixture
-def live_app(tmp_path: Path) -> Iterator[str]:
-    """The real app (create_app over a runtime on tmp_path) served by uvicorn on a free port; its URL."""
-    runtime = open_runtime(load_settings(data_dir=tmp_path))
+def assert_fits(page: Page, targets: str, *, scroll_width: bool = False) -> None:
+    """Nothing cut off at the right edge (``scroll_width``: nor any sideways scrolling), and every visible
+    element matching the CSS selector ``targets`` at least 48 px high and wide: a gloved finger's size."""
+    # Not only the scroll width: a page hiding horizontal overflow would hide a cut-off bar too.
+    beyond = page.evaluate(
+        """() => Array.from(document.querySelectorAll('body *'))
+            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > innerWidth + 1)
+            .map(e => e.outerHTML.slice(0, 70))"""
+    )
+    assert not beyond, f"cut off at the right edge: {beyond}"
+    if scroll_width:
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    small = page.evaluate(
+        """(targets) => Array.from(document.querySelectorAll(targets))
+            .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+            .map(e => [e.outerHTML.slice(0, 70), e.getBoundingClientRect()])
+            .filter(([_, r]) => r.height < 48 || r.width < 48)
+            .map(([html, r]) => [html, Math.round(r.width), Math.round(r.height)])""",
+        targets,
+    )
+    assert not small, f"touch targets under 48 px: {small}"
+
+
+@contextmanager
+def serving(runtime: Runtime) -> Iterator[str]:
+    """``create_app`` over ``runtime`` served by uvicorn on a free port in a thread; yields its base URL.
+
+    The runtime stays the caller's: tests fill its store and clock before and while the app serves it.
+    """
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Bound here and handed to uvicorn, so no other process can take the port in between.
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime), log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime.settings, runtime), log_level="warning", timeout_graceful_shutdown=1
+        )
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -138,4 +168,14 @@ def live_app(tmp_path: Path) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[str]:
+    """The real app (create_app over a runtime on tmp_path) served by uvicorn on a free port; its URL."""
+    runtime = open_runtime(load_settings(data_dir=tmp_path))
+    try:
+        with serving(runtime) as url:
+            yield url
+    finally:
         runtime.close()

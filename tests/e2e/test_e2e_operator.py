@@ -10,15 +10,11 @@ step are kept in test-artifacts/screenshots/operator-*.png.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from cadence.auth import Role
@@ -28,7 +24,7 @@ from cadence.ingest.local import LocalPublisher
 from cadence.runtime import Runtime, open_runtime
 from cadence.services.operator import OperatorService
 from cadence.simulator import PlantSimulator
-from cadence.web.app import create_app
+from e2e.conftest import assert_fits, serving
 from support.auth import FAST_AUTH, PASSWORD
 
 START_US = 1_764_576_000_000_000  # 2025-12-01T08:00:00Z, a Monday: 09:00 in Paris, the morning shift
@@ -76,47 +72,15 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     clock.advance_to(NOW_US)
     runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)  # past first start: the login form is shown
     runtime.auth.create_user(OPERATOR, Role.OPERATOR, PASSWORD)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime.settings, runtime), log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    serving.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the app did not start"
-        yield Plant(f"http://127.0.0.1:{sock.getsockname()[1]}", runtime, clock)
+        with serving(runtime) as url:
+            yield Plant(url, runtime, clock)
     finally:
-        server.should_exit = True
-        serving.join(10)
-        sock.close()
         runtime.close()
 
 
 def _fits(page: Page) -> None:
-    """No sideways scrolling, and everything a gloved finger taps at least 48 px high and wide."""
-    # Not only the scroll width: the page hides horizontal overflow, which would hide a cut-off bar too.
-    beyond = page.evaluate(
-        """() => Array.from(document.querySelectorAll('body *'))
-            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > innerWidth + 1)
-            .map(e => e.outerHTML.slice(0, 70))"""
-    )
-    assert not beyond, f"cut off at the right edge: {beyond}"
-    small = page.evaluate(
-        """() => Array.from(document.querySelectorAll(
-              'button, input, textarea, nav a, a.button, a.stop-button, summary, .chip'))
-            .filter(e => e.offsetParent !== null && e.type !== 'hidden')
-            .map(e => [e.outerHTML.slice(0, 70), e.getBoundingClientRect()])
-            .filter(([_, r]) => r.height < 48 || r.width < 48)
-            .map(([html, r]) => [html, Math.round(r.width), Math.round(r.height)])"""
-    )
-    assert not small, f"touch targets under 48 px: {small}"
+    assert_fits(page, "button, input, textarea, nav a, a.button, a.stop-button, summary, .chip")
 
 
 def _step(page: Page, shot: object, name: str, size: tuple[int, int]) -> None:

@@ -9,9 +9,6 @@ scheduler (its check interval is an hour, so nothing but the simulated shift end
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +16,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
@@ -29,8 +25,7 @@ from cadence.config import load_settings
 from cadence.ingest.local import LocalPublisher
 from cadence.runtime import Runtime, open_runtime
 from cadence.simulator import PlantSimulator
-from cadence.web.app import create_app
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, serving
 from support.auth import FAST_AUTH
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -68,24 +63,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert scheduler.wait_idle(120)
     assert scheduler.stats.generated == 1, scheduler.stats
 
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, runtime), log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started
-        yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", runtime)
+        with serving(runtime) as url:
+            yield Served(url, runtime)
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
         runtime.close()
 
 

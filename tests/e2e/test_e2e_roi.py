@@ -8,15 +8,11 @@ test). The figures on the page are checked against an independent count of what 
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
@@ -24,12 +20,11 @@ from cadence.auth import Role
 from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.runtime import Runtime, open_runtime
-from cadence.web.app import create_app
 from cadence.web.i18n import format_number
 from integration.test_roi_service import BASELINE, CURRENT, NOW_US, Written, _expected, fill
 from support.auth import FAST_AUTH, PASSWORD
 
-from .conftest import TABLET_SIZES, PageAt, Screenshot
+from .conftest import TABLET_SIZES, PageAt, Screenshot, serving
 
 MANAGER = "directeur.site"
 
@@ -49,26 +44,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
     runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
     runtime.auth.create_user(MANAGER, Role.MANAGER, PASSWORD)
     runtime.auth.create_user("chef.equipe", Role.OPERATOR, PASSWORD)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime.settings, runtime), log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the app did not start"
-        yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", runtime, written)
+        with serving(runtime) as url:
+            yield Served(url, runtime, written)
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
         runtime.close()
 
 

@@ -9,22 +9,17 @@ Screenshots: test-artifacts/screenshots/spc-*.png.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from cadence.auth import Role
 from cadence.clock import SimClock, to_datetime
 from cadence.config import load_settings
 from cadence.runtime import open_runtime
-from cadence.web.app import create_app
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
 from support import spc_data as sd
 from support.auth import FAST_AUTH, PASSWORD
 
@@ -39,47 +34,17 @@ def url(tmp_path: Path) -> Iterator[str]:
     sd.fill(runtime)
     runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
     runtime.auth.create_user(SUPERVISOR, Role.SUPERVISOR, PASSWORD)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime.settings, runtime), log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    serving.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the app did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with serving(runtime) as url:
+            yield url
     finally:
-        server.should_exit = True
-        serving.join(10)
-        sock.close()
         runtime.close()
 
 
 def _fits(page: Page) -> None:
-    """No sideways scrolling, and every tap target at least 48 px high and wide."""
-    beyond = page.evaluate(
-        """() => Array.from(document.querySelectorAll('body *'))
-            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > innerWidth + 1)
-            .map(e => e.outerHTML.slice(0, 70))"""
+    assert_fits(
+        page, "button, nav a, a.button, .chip span, main a, main input, main textarea", scroll_width=True
     )
-    assert not beyond, f"cut off at the right edge: {beyond}"
-    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-    small = page.evaluate(
-        """() => Array.from(document.querySelectorAll(
-                'button, nav a, a.button, .chip span, main a, main input, main textarea'))
-            .filter(e => e.offsetParent !== null && e.type !== 'hidden')
-            .map(e => [e.outerHTML.slice(0, 70), e.getBoundingClientRect()])
-            .filter(([_, r]) => r.height < 48 || r.width < 48)
-            .map(([html, r]) => [html, Math.round(r.width), Math.round(r.height)])"""
-    )
-    assert not small, f"touch targets under 48 px: {small}"
 
 
 def _local(ts_us: int) -> str:

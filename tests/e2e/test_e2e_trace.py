@@ -9,14 +9,10 @@ tablet disagree on) and downloads the heat's CSV. Screenshots: test-artifacts/sc
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from cadence.auth import Role
@@ -24,8 +20,7 @@ from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.runtime import open_runtime
 from cadence.services.traceability import BOM
-from cadence.web.app import create_app
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
 from support import trace_data as td
 from support.auth import FAST_AUTH, PASSWORD
 
@@ -41,46 +36,15 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     td.fill(runtime)
     runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
     runtime.auth.create_user(QUALITY, Role.SUPERVISOR, PASSWORD)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime.settings, runtime), log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    serving.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the app did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with serving(runtime) as url:
+            yield url
     finally:
-        server.should_exit = True
-        serving.join(10)
-        sock.close()
         runtime.close()
 
 
 def _fits(page: Page) -> None:
-    """No sideways scrolling, and every tap target at least 48 px high and wide."""
-    beyond = page.evaluate(
-        """() => Array.from(document.querySelectorAll('body *'))
-            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > innerWidth + 1)
-            .map(e => e.outerHTML.slice(0, 70))"""
-    )
-    assert not beyond, f"cut off at the right edge: {beyond}"
-    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-    small = page.evaluate(
-        """() => Array.from(document.querySelectorAll('button, nav a, a.button, .trace-kind span, main a'))
-            .filter(e => e.offsetParent !== null)
-            .map(e => [e.outerHTML.slice(0, 70), e.getBoundingClientRect()])
-            .filter(([_, r]) => r.height < 48 || r.width < 48)
-            .map(([html, r]) => [html, Math.round(r.width), Math.round(r.height)])"""
-    )
-    assert not small, f"touch targets under 48 px: {small}"
+    assert_fits(page, "button, nav a, a.button, .trace-kind span, main a", scroll_width=True)
 
 
 @pytest.mark.parametrize("size", TABLET_SIZES, ids=[f"{w}x{h}" for w, h in TABLET_SIZES])
