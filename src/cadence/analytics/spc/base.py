@@ -17,7 +17,11 @@ builds the chart from them. Rules (:mod:`cadence.analytics.spc.rules`) read the 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+LimitsT = TypeVar("LimitsT")
 
 
 class Convention(enum.StrEnum):
@@ -80,3 +84,37 @@ class Violation:
     rule: str
     index: int
     points: tuple[int, ...]
+
+
+def phase_one_rounds(
+    count: int,
+    fit: Callable[[list[int], tuple[int, ...], int], LimitsT],
+    beyond: Callable[[LimitsT, list[int]], list[int]],
+    *,
+    excluded: Iterable[int] = (),
+    iterate: bool = True,
+    max_iterations: int = 10,
+) -> LimitsT:
+    """Phase I with iterative exclusion, for every chart: ``fit(kept, excluded, round)`` computes limits
+    from the baseline points ``kept`` (indices from 0; ``excluded`` sorted, ``round`` from 1), then
+    ``beyond(limits, kept)`` lists the kept points outside them; they are left out and the limits computed
+    again, until none is out or ``max_iterations`` rounds have passed. Without ``iterate``, one round.
+
+    >>> def fit(kept, out, r): return (sum(data[j] for j in kept) / len(kept), out, r)
+    >>> def beyond(limits, kept): return [j for j in kept if abs(data[j] - limits[0]) > 15]
+    >>> data = [10, 11, 9, 40, 10]
+    >>> phase_one_rounds(len(data), fit, beyond)
+    (10.0, (3,), 2)
+    """
+    out = set(excluded)
+    rounds = 0
+    while True:
+        rounds += 1
+        kept = [j for j in range(count) if j not in out]
+        limits = fit(kept, tuple(sorted(out)), rounds)
+        if not iterate or rounds > max_iterations:
+            return limits
+        found = beyond(limits, kept)
+        if not found:
+            return limits
+        out.update(found)

@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cadence.analytics.spc.base import Point
+from cadence.analytics.spc.base import Point, phase_one_rounds
 
 # Enough for any real baseline: each round removes at least one unit (see cadence.analytics.spc.p).
 DEFAULT_MAX_ITERATIONS = 10
@@ -71,21 +71,19 @@ def phase_one(
 ) -> CLimits:
     """Limits from the baseline counts of nonconformities, one per inspection unit."""
     _check(counts)
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(counts)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> CLimits:
         if not kept:
             raise ValueError("no baseline unit left")
         center = sum(counts[j] for j in kept) / len(kept)
-        limits = CLimits(center=center, L=L, excluded=tuple(sorted(out)), iterations=rounds)
-        if not iterate or rounds > max_iterations:
-            return limits
-        beyond = [j for j in kept if not limits.lcl <= counts[j] <= limits.ucl]
-        if not beyond:
-            return limits
-        out.update(beyond)
+        return CLimits(center=center, L=L, excluded=out, iterations=rounds)
+
+    def beyond(limits: CLimits, kept: list[int]) -> list[int]:
+        return [j for j in kept if not limits.lcl <= counts[j] <= limits.ucl]
+
+    return phase_one_rounds(
+        len(counts), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 class CChart:

@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cadence.analytics.spc.base import Convention, Point
+from cadence.analytics.spc.base import Convention, Point, phase_one_rounds
 from cadence.analytics.spc.constants import d2, d3
 from cadence.analytics.spc.xbar_r import DEFAULT_MAX_ITERATIONS, PartLimits
 
@@ -90,11 +90,8 @@ def phase_one(
     """Limits from baseline ``values`` in time order; see the module docstring."""
     if not all(math.isfinite(v) for v in values):
         raise ValueError("non-finite value in the baseline")
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(values)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> IMRLimits:
         ranges = [abs(values[j] - values[j - 1]) for j in kept if j > 0 and j - 1 not in out]
         if not ranges:
             raise ValueError("the baseline needs at least two consecutive kept values")
@@ -102,21 +99,22 @@ def phase_one(
         sigma = math.fsum(ranges) / len(ranges) / d2(2, convention)
         if sigma == 0.0:
             raise ValueError("every baseline moving range is 0: no spread to set limits from")
-        limits = IMRLimits(
+        return IMRLimits(
             center=center,
             sigma=sigma,
             L=L,
             convention=convention,
-            excluded=tuple(sorted(out)),
+            excluded=out,
             iterations=rounds,
         )
-        if not iterate or rounds > max_iterations:
-            return limits
+
+    def beyond(limits: IMRLimits, kept: list[int]) -> list[int]:
         part = limits.i_limits()
-        beyond = [j for j in kept if not part.lcl <= values[j] <= part.ucl]
-        if not beyond:
-            return limits
-        out.update(beyond)
+        return [j for j in kept if not part.lcl <= values[j] <= part.ucl]
+
+    return phase_one_rounds(
+        len(values), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 class IMRChart:

@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cadence.analytics.spc.base import Point
+from cadence.analytics.spc.base import Point, phase_one_rounds
 
 # Enough for any real baseline: each round removes at least one sample (see cadence.analytics.spc.p).
 DEFAULT_MAX_ITERATIONS = 10
@@ -76,21 +76,19 @@ def phase_one(
 ) -> NpLimits:
     """Limits from baseline counts of nonconforming parts, each out of ``n``."""
     _check(defectives, n)
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(defectives)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> NpLimits:
         if not kept:
             raise ValueError("no baseline sample left")
         p = sum(defectives[j] for j in kept) / (n * len(kept))
-        limits = NpLimits(n=n, p=p, L=L, excluded=tuple(sorted(out)), iterations=rounds)
-        if not iterate or rounds > max_iterations:
-            return limits
-        beyond = [j for j in kept if not limits.lcl <= defectives[j] <= limits.ucl]
-        if not beyond:
-            return limits
-        out.update(beyond)
+        return NpLimits(n=n, p=p, L=L, excluded=out, iterations=rounds)
+
+    def beyond(limits: NpLimits, kept: list[int]) -> list[int]:
+        return [j for j in kept if not limits.lcl <= defectives[j] <= limits.ucl]
+
+    return phase_one_rounds(
+        len(defectives), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 class NpChart:

@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cadence.analytics.spc.base import Point
+from cadence.analytics.spc.base import Point, phase_one_rounds
 
 # Enough for any real baseline: each round removes at least one sample, and a baseline that keeps
 # losing samples after a few rounds is not in control, whatever the limits say.
@@ -74,21 +74,19 @@ def phase_one(
 ) -> PLimits:
     """Limits from baseline samples: ``defectives[j]`` nonconforming out of ``sizes[j]``."""
     _check(defectives, sizes)
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(sizes)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> PLimits:
         if not kept:
             raise ValueError("no baseline sample left")
         center = sum(defectives[j] for j in kept) / sum(sizes[j] for j in kept)
-        limits = PLimits(center=center, L=L, excluded=tuple(sorted(out)), iterations=rounds)
-        if not iterate or rounds > max_iterations:
-            return limits
-        beyond = [j for j in kept if _beyond(defectives[j] / sizes[j], limits.limits(sizes[j]))]
-        if not beyond:
-            return limits
-        out.update(beyond)
+        return PLimits(center=center, L=L, excluded=out, iterations=rounds)
+
+    def beyond(limits: PLimits, kept: list[int]) -> list[int]:
+        return [j for j in kept if _beyond(defectives[j] / sizes[j], limits.limits(sizes[j]))]
+
+    return phase_one_rounds(
+        len(sizes), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 def _beyond(value: float, limits: tuple[float, float]) -> bool:

@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cadence.analytics.spc.base import Point
+from cadence.analytics.spc.base import Point, phase_one_rounds
 
 # Enough for any real baseline: each round removes at least one sample (see cadence.analytics.spc.p).
 DEFAULT_MAX_ITERATIONS = 10
@@ -68,25 +68,24 @@ def phase_one(
 ) -> ULimits:
     """Limits from baseline samples: ``counts[j]`` nonconformities found over ``sizes[j]`` units."""
     _check(counts, sizes)
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(sizes)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> ULimits:
         if not kept:
             raise ValueError("no baseline sample left")
         center = sum(counts[j] for j in kept) / sum(sizes[j] for j in kept)
-        limits = ULimits(center=center, L=L, excluded=tuple(sorted(out)), iterations=rounds)
-        if not iterate or rounds > max_iterations:
-            return limits
-        beyond = []
+        return ULimits(center=center, L=L, excluded=out, iterations=rounds)
+
+    def beyond(limits: ULimits, kept: list[int]) -> list[int]:
+        found = []
         for j in kept:
             lcl, ucl = limits.limits(sizes[j])
             if not lcl <= counts[j] / sizes[j] <= ucl:
-                beyond.append(j)
-        if not beyond:
-            return limits
-        out.update(beyond)
+                found.append(j)
+        return found
+
+    return phase_one_rounds(
+        len(sizes), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 class UChart:

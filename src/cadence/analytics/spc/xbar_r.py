@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from cadence.analytics.spc.base import Convention, Point
+from cadence.analytics.spc.base import Convention, Point, phase_one_rounds
 from cadence.analytics.spc.constants import d2, d3
 
 __all__ = ["DEFAULT_MAX_ITERATIONS", "PartLimits", "XbarRChart", "XbarRLimits", "XbarRPoints", "phase_one"]
@@ -130,37 +130,35 @@ def phase_one(
     sizes = [len(g) for g in subgroups]
     means = [math.fsum(g) / len(g) for g in subgroups]
     ranges = [max(g) - min(g) for g in subgroups]
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(subgroups)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> XbarRLimits:
         if not kept:
             raise ValueError("no baseline subgroup left")
         center = math.fsum(means[j] * sizes[j] for j in kept) / sum(sizes[j] for j in kept)
         sigma = math.fsum(ranges[j] / d2(sizes[j], convention) for j in kept) / len(kept)
         if sigma == 0.0:
             raise ValueError("every baseline subgroup has a range of 0: no spread to set limits from")
-        limits = XbarRLimits(
+        return XbarRLimits(
             center=center,
             sigma=sigma,
             n=typical_size(sizes[j] for j in kept),
             L=L,
             convention=convention,
-            excluded=tuple(sorted(out)),
+            excluded=out,
             iterations=rounds,
         )
-        if not iterate or rounds > max_iterations:
-            return limits
-        beyond = [
+
+    def beyond(limits: XbarRLimits, kept: list[int]) -> list[int]:
+        return [
             j
             for j in kept
             if _beyond(means[j], limits.xbar_limits(sizes[j]))
             or _beyond(ranges[j], limits.r_limits(sizes[j]))
         ]
-        if not beyond:
-            return limits
-        out.update(beyond)
+
+    return phase_one_rounds(
+        len(subgroups), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 def _beyond(value: float, part: PartLimits) -> bool:

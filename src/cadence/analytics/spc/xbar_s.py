@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from cadence.analytics.spc.base import Convention, Point
+from cadence.analytics.spc.base import Convention, Point, phase_one_rounds
 from cadence.analytics.spc.constants import c4
 from cadence.analytics.spc.xbar_r import DEFAULT_MAX_ITERATIONS, PartLimits, check_subgroup, typical_size
 
@@ -109,11 +109,8 @@ def phase_one(
     sizes = [len(g) for g in subgroups]
     means = [math.fsum(g) / len(g) for g in subgroups]
     sds = [stdev(g) for g in subgroups]
-    out = set(excluded)
-    rounds = 0
-    while True:
-        rounds += 1
-        kept = [j for j in range(len(subgroups)) if j not in out]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> XbarSLimits:
         if not kept:
             raise ValueError("no baseline subgroup left")
         center = math.fsum(means[j] * sizes[j] for j in kept) / sum(sizes[j] for j in kept)
@@ -122,25 +119,26 @@ def phase_one(
             raise ValueError(
                 "every baseline subgroup has a standard deviation of 0: no spread to set limits from"
             )
-        limits = XbarSLimits(
+        return XbarSLimits(
             center=center,
             sigma=sigma,
             n=typical_size(sizes[j] for j in kept),
             L=L,
             convention=convention,
-            excluded=tuple(sorted(out)),
+            excluded=out,
             iterations=rounds,
         )
-        if not iterate or rounds > max_iterations:
-            return limits
-        beyond = [
+
+    def beyond(limits: XbarSLimits, kept: list[int]) -> list[int]:
+        return [
             j
             for j in kept
             if _beyond(means[j], limits.xbar_limits(sizes[j])) or _beyond(sds[j], limits.s_limits(sizes[j]))
         ]
-        if not beyond:
-            return limits
-        out.update(beyond)
+
+    return phase_one_rounds(
+        len(subgroups), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
 
 
 def _beyond(value: float, part: PartLimits) -> bool:
