@@ -88,6 +88,37 @@ class Settings(BaseSettings):
         description="How often serve and ingest check the new strokes against the SPC limits in force and "
         "raise alarms on rule violations (0 = never).",
     )
+    # Press health (docs/guides/press-health.md).
+    health_evaluate_interval_s: float = Field(
+        60.0,
+        ge=0,
+        description="How often serve and ingest feed the new strokes to each press's health monitor, record "
+        "its hourly history and raise or clear health alerts (0 = never).",
+    )
+    health_learn_strokes: int = Field(
+        750,
+        ge=50,
+        description="Strokes of one operating point (part and die) that learn its baseline before its "
+        "strokes count towards the press's health (750: about three heats of material).",
+    )
+    health_calibration_strokes: int = Field(
+        4000,
+        ge=100,
+        description="Healthy strokes over which the monitor measures how much each feature wanders by itself "
+        "(lots of material, warm-ups, part changes) before it may raise alerts.",
+    )
+    health_alert_level: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Share of the way from the learned baseline to functional failure at which a subsystem "
+        "alert is raised (it must also be well beyond the feature's usual wander).",
+    )
+    health_trip_temp_c: float = Field(
+        70.0,
+        gt=0,
+        description="Oil over-temperature trip of the presses: the cooler's functional failure (°C).",
+    )
     retention_raw_waveform_days: float = Field(7.0, ge=0, description="Raw fast (waveform) samples.")
     retention_raw_slow_days: float = Field(90.0, ge=0, description="Raw slow samples (temperatures, power).")
     retention_rollup_1m_days: float = Field(400.0, ge=0, description="1-minute rollups.")

@@ -153,6 +153,13 @@ class InvalidInput(CadenceError):
     code, status = "invalid_input", 422
 
 
+class WorkOrderConflict(CadenceError):
+    """The work order's status does not allow this step (closed and cancelled orders are final), or someone
+    changed the order meanwhile: reload it and try again."""
+
+    code, status = "workorder.conflict", 409
+
+
 # --- authentication and authorisation -------------------------------------------------------------------
 
 
@@ -242,6 +249,45 @@ class SpcOptionError(SpcInputError):
     """The options contradict each other or do not fit the chart (e.g. a size column for an I-MR chart)."""
 
     code, status = "spc.options", 400
+
+
+# --- learning worker (cadence.services.learning, cadence.learning.worker) ------------------------------
+
+
+class LearningError(CadenceError):
+    """Model fitting in the learning worker process failed; the message says which job and why."""
+
+    code, status = "learning.error", 500
+
+
+class LearningWorkerUnavailable(LearningError):
+    """The learning worker process could not be started, or died and could not be restarted."""
+
+    code, status = "learning.worker_unavailable", 503
+
+
+class LearningTimeout(LearningError):
+    """The learning worker did not answer within the timeout; it was stopped and restarts on next use."""
+
+    code, status = "learning.timeout", 504
+
+
+class LearningUnknownJob(LearningError):
+    """The learning worker has no job of this name; the message lists the jobs it knows."""
+
+    code, status = "learning.unknown_job", 400
+
+
+class LearningInvalidParams(LearningError):
+    """The parameters of a learning job are missing, mistyped or inconsistent (e.g. X and y lengths)."""
+
+    code, status = "learning.invalid_params", 422
+
+
+class ModelInvalid(LearningError):
+    """A fitted model's plain-numbers form is not of the expected format or its arrays do not agree."""
+
+    code, status = "learning.model_invalid", 422
 
 
 def all_error_classes() -> list[type[CadenceError]]:

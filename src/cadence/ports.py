@@ -24,6 +24,7 @@ from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, S
 from cadence.domain.samples import F64, I64
 from cadence.domain.signals import SignalSpec
 from cadence.domain.states import StateChange
+from cadence.domain.workorders import WorkOrder, WorkOrderEvent, WorkOrderStatus
 
 
 class Clock(Protocol):
@@ -360,6 +361,47 @@ class SpcProgress:
     at_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class HealthProgress:
+    """How far press health (cadence.services.health) has read one press: the start of the last stroke
+    fed to its monitor, and the monitor's state (opaque to the store: JSON text) to resume from there."""
+
+    machine: str
+    watermark_us: int
+    state: str
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledEpisode:
+    """What a press showed when a work order on it was closed, and what the technician found there: the
+    plant's own fault signatures (cadence.analytics.health.classify)."""
+
+    order_id: int
+    machine: str
+    mode: str
+    ended_us: int
+    vector: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPoint:
+    """The health of one press at the end of one hour of its strokes (the press health page's history).
+
+    ``levels`` and ``evidence`` are per subsystem, ``vector`` per watched feature (signed share of the
+    change at functional failure), as :class:`cadence.analytics.health.monitor.HealthSnapshot` gives them.
+    """
+
+    machine: str
+    ts_us: int
+    levels: Mapping[str, float]
+    evidence: Mapping[str, float]
+    vector: Mapping[str, float]
+    changes: Mapping[str, float]
+    anomaly: float
+    learning: bool
+
+
 @runtime_checkable
 class TimeSeriesStore(Protocol):
     """Durable storage for samples, strokes, states, alarms, operator events and quarantined messages.
@@ -547,6 +589,38 @@ class TimeSeriesStore(Protocol):
         given), by machine then feature."""
         ...
 
+    # Press health (cadence.services.health): the monitors' watermark and state, and the hourly history.
+
+    def health_progress(self, machine: str) -> HealthProgress | None:
+        """Where health evaluation of ``machine`` stands; None before its first pass."""
+        ...
+
+    def advance_health(
+        self,
+        progress: HealthProgress,
+        *,
+        previous_us: int | None,
+        points: Sequence[HealthPoint] = (),
+        alarms: Sequence[Alarm] = (),
+        clears: Sequence[tuple[int, int]] = (),
+        episodes: Sequence[LabelledEpisode] = (),
+    ) -> list[int] | None:
+        """Points, alarms, clearings, labelled episodes and the new state in one transaction, if the
+        watermark is still ``previous_us``; returns the new alarm ids, or None (nothing written) when
+        another evaluator moved it first. A point at an hour already stored replaces it, as does an
+        episode of a work order already stored."""
+        ...
+
+    def health_episodes(self, limit: int = 1000) -> list[LabelledEpisode]:
+        """Labelled episodes of every press, newest first."""
+        ...
+
+    def health_points(
+        self, machine: str, start_us: int, end_us: int, limit: int = 10_000
+    ) -> list[HealthPoint]:
+        """Hourly health points of ``machine`` with ``start_us <= ts_us < end_us``, oldest first."""
+        ...
+
     def spc_progress(self, machine: str, feature: str) -> SpcProgress | None:
         """Where the live evaluation of ``(machine, feature)`` stands (None: never evaluated)."""
         ...
@@ -565,6 +639,53 @@ class TimeSeriesStore(Protocol):
         watermark is still ``previous_us`` (None: none stored). Returns the new alarms' ids, or None when
         the watermark had moved (another evaluator got there first: nothing is written). Waits for the
         commit, so a restart resumes exactly after what was alarmed."""
+        ...
+
+    # Maintenance work orders (cadence.services.workorders): the order as it stands now, and every step as an
+    # event, both written in one transaction. The health engine reads closed orders to re-baseline and to
+    # learn from their labelled episodes.
+
+    def record_work_order(self, order: WorkOrder, event: WorkOrderEvent) -> int:
+        """Store a new work order (its ``id`` is ignored) with its first event (``order_id`` ignored) in one
+        transaction; returns the order's id. Waits for the commit."""
+        ...
+
+    def update_work_order(
+        self, order: WorkOrder, event: WorkOrderEvent, *, expected_status: WorkOrderStatus | None = None
+    ) -> None:
+        """Replace the stored order ``order.id`` by ``order`` and append ``event`` to its trail, in one
+        transaction. With ``expected_status``, only if the stored order still has that status, else
+        :class:`~cadence.errors.WorkOrderConflict` (someone changed it meanwhile) and nothing is written.
+        :class:`~cadence.errors.NotFound` for an unknown id. Waits for the commit."""
+        ...
+
+    def work_order(self, order_id: int) -> WorkOrder | None:
+        """The work order with this id (None: none)."""
+        ...
+
+    def work_orders(
+        self,
+        *,
+        machine: str | None = None,
+        status: WorkOrderStatus | None = None,
+        open_only: bool = False,
+        subsystem: str | None = None,
+        alarm_id: int | None = None,
+        closed_since_us: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[WorkOrder]:
+        """Work orders NEWEST FIRST (by creation time, then id), at most ``limit`` after skipping ``offset``.
+        Each filter left at None (or False) does not filter; ``open_only`` keeps the orders neither closed
+        nor cancelled; ``closed_since_us`` keeps those ended (closed or cancelled) at or after it."""
+        ...
+
+    def work_order_events(self, order_id: int) -> list[WorkOrderEvent]:
+        """The audit trail of one work order, oldest first (empty for an unknown id)."""
+        ...
+
+    def alarm(self, alarm_id: int) -> Alarm | None:
+        """One alarm by its id (None: none)."""
         ...
 
     # KPI rollups (cadence.services.kpi_history). Late state changes, strokes, stop reasons and scrap

@@ -23,6 +23,8 @@ from cadence.ports import Clock, RetentionPolicy, TimeSeriesStore
 from cadence.protocol import Limits
 from cadence.reports.archive import ReportArchive
 from cadence.services import kpi_history
+from cadence.services.health import HealthService, LearnedDiagnosis, health_config
+from cadence.services.learning import LearningWorker
 from cadence.services.plant_data import PlantData
 from cadence.services.report_scheduler import ReportScheduler, ShiftReports, options_from
 from cadence.services.spc import SpcService
@@ -51,6 +53,10 @@ class Runtime:
     _reports: ShiftReports | None = field(default=None, repr=False)
     _report_scheduler: ReportScheduler | None = field(default=None, repr=False)
     _reports_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # The learning worker and the classifier it fitted on the labelled episodes (press health).
+    _learning: LearningWorker | None = field(default=None, repr=False)
+    _diagnosis: LearnedDiagnosis | None = field(default=None, repr=False)
+    _learning_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def retention(self) -> RetentionPolicy:
@@ -68,10 +74,16 @@ class Runtime:
 
     def start_maintenance(self) -> None:
         """Apply the retention policy now and then every ``retention_interval_s``, roll up KPI hours
-        every ``kpi_refresh_interval_s`` and check new strokes against the SPC limits every
-        ``spc_evaluate_interval_s`` (compaction is the store writer's own job)."""
+        every ``kpi_refresh_interval_s``, check new strokes against the SPC limits every
+        ``spc_evaluate_interval_s`` and feed them to the press health monitors every
+        ``health_evaluate_interval_s`` (compaction is the store writer's own job)."""
         s = self.settings
-        every = (s.retention_interval_s, s.kpi_refresh_interval_s, s.spc_evaluate_interval_s)
+        every = (
+            s.retention_interval_s,
+            s.kpi_refresh_interval_s,
+            s.spc_evaluate_interval_s,
+            s.health_evaluate_interval_s,
+        )
         if self._maintenance is not None or all(interval <= 0 for interval in every):
             return
         self._maintenance = threading.Thread(target=self._maintain, name="cadence-maintenance", daemon=True)
@@ -82,6 +94,7 @@ class Runtime:
             self._retain: self.settings.retention_interval_s,
             self._refresh_kpis: self.settings.kpi_refresh_interval_s,
             self._evaluate_spc: self.settings.spc_evaluate_interval_s,
+            self._evaluate_health: self.settings.health_evaluate_interval_s,
         }
         due = {task: 0.0 for task, every in intervals.items() if every > 0}
         while not self._stop.is_set():
@@ -127,6 +140,35 @@ class Runtime:
                 "SPC evaluation failed; retrying in %.0f s", self.settings.spc_evaluate_interval_s
             )
 
+    @property
+    def health(self) -> HealthService:
+        """Press health with the plant's monitor configuration (the evaluator and the pages share it) and
+        the classifier learned from its labelled episodes, if one was fitted."""
+        model = self._diagnosis.model if self._diagnosis is not None else None
+        return HealthService(self.plant, self.store, self.clock, health_config(self.settings), model=model)
+
+    def refresh_diagnosis(self) -> bool:
+        """Refit the fault classifier in the learning worker (started on demand, stopped when idle) if the
+        labelled episodes changed since the last fit; True when a new model was fitted."""
+        with self._learning_lock:
+            if self._diagnosis is None:
+                self._learning = LearningWorker(self.clock, watch_interval_s=60.0)
+                self._diagnosis = LearnedDiagnosis(self.store, self._learning)
+            return self._diagnosis.refresh()
+
+    def _evaluate_health(self) -> None:
+        # Press health (docs/guides/press-health.md): new strokes through each press's monitor.
+        try:
+            raised = self.health.evaluate(self.clock.now_us())
+            if raised:
+                logger.info("Health alerts raised: %d", raised)
+            if self.refresh_diagnosis():
+                logger.info("Fault classifier refitted on the labelled episodes")
+        except Exception:
+            logger.exception(
+                "Health evaluation failed; retrying in %.0f s", self.settings.health_evaluate_interval_s
+            )
+
     # --- shift reports: the archive and its scheduler (docs/guides/shift-reports.md) ---------------------
 
     @property
@@ -168,6 +210,8 @@ class Runtime:
             self._close_reports()
             if self._maintenance is not None:
                 self._maintenance.join(timeout=60)
+            if self._learning is not None:
+                self._learning.close()
             self.pipeline.close()
             self.store.close()
             self.auth.close()

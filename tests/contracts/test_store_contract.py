@@ -38,12 +38,16 @@ from cadence.domain import (
     Waveform,
 )
 from cadence.domain.operator import LogbookNote, OrderEvent, OrderKind, ScrapDeclaration, StopReason
-from cadence.errors import NotFound, StoreBacklogFull, StoreClosed, StoreError
+from cadence.domain.workorders import WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderStatus
+from cadence.errors import NotFound, StoreBacklogFull, StoreClosed, StoreError, WorkOrderConflict
 from cadence.plugins import discover_stores
 from cadence.ports import (
     AppendOutcome,
+    HealthPoint,
+    HealthProgress,
     KpiDayPool,
     KpiRollup,
+    LabelledEpisode,
     QuarantineItem,
     Resolution,
     RetentionPolicy,
@@ -1389,3 +1393,204 @@ def test_spc_records_survive_reopening(backend: Any, tmp_path: Path) -> None:
     with backend.for_tests(tmp_path) as second:
         assert second.spc_limits_history("P01", "peak_pressure_bar") == [_limits(id=record_id)]
         assert second.spc_progress("P01", "energy_kj") == SpcProgress("P01", "energy_kj", T0, "{}", T0)
+
+
+# --- press health --------------------------------------------------------------------------------------
+
+
+def _point(machine: str, hour: int, level: float) -> HealthPoint:
+    return HealthPoint(
+        machine,
+        T0 + hour * HOUR_US,
+        {"pump": level, "cooler": 0.0},
+        {"pump": 9.5, "cooler": 0.1},
+        {"buildup_time_s": level},
+        {"buildup_time_s": level / 2},
+        1.5,
+        False,
+    )
+
+
+def test_health_advance_is_a_compare_and_set_with_points_alarms_and_episodes(store: TimeSeriesStore) -> None:
+    assert store.health_progress("P01") is None
+    earlier = store.record_alarm(_alarm(T0, "P01"))
+    progress = HealthProgress("P01", T0 + 10, '{"version":1}', T0 + 20)
+    raised = replace(_alarm(T0 + 5, "P01"), code="health.pump", source="health")
+    episode = LabelledEpisode(7, "P01", "pump_leak", T0 + 9, {"buildup_time_s": 0.3})
+    points = [_point("P01", h, 0.1 * h) for h in range(3)]
+    ids = store.advance_health(
+        progress,
+        previous_us=None,
+        points=points,
+        alarms=[raised],
+        clears=[(earlier, T0 + 8)],
+        episodes=[episode],
+    )
+    assert ids is not None and len(ids) == 1
+    assert store.health_progress("P01") == progress
+    assert store.health_points("P01", T0, T0 + 3 * HOUR_US) == points
+    assert store.health_points("P01", T0 + HOUR_US, T0 + 2 * HOUR_US) == points[1:2]  # end excluded
+    assert store.health_points("P02", T0, T0 + 3 * HOUR_US) == []
+    assert store.health_episodes() == [episode]
+    by_id = {a.id: a for a in store.alarms()}
+    assert by_id[ids[0]].code == "health.pump" and by_id[ids[0]].active
+    assert by_id[earlier].cleared_us == T0 + 8
+
+    # A stale evaluator writes nothing at all.
+    stale = replace(progress, watermark_us=T0 + 30)
+    assert (
+        store.advance_health(stale, previous_us=None, points=[_point("P01", 0, 0.9)], alarms=[raised]) is None
+    )
+    assert store.health_points("P01", T0, T0 + HOUR_US) == points[:1]
+    assert len(store.alarms()) == 2
+    # The hour in progress is replaced by the next pass, and so is an episode of the same work order.
+    later = replace(episode, vector={"buildup_time_s": 0.4})
+    assert (
+        store.advance_health(stale, previous_us=T0 + 10, points=[_point("P01", 2, 0.25)], episodes=[later])
+        == []
+    )
+    assert store.health_points("P01", T0 + 2 * HOUR_US, T0 + 3 * HOUR_US)[0].levels["pump"] == 0.25
+    assert store.health_episodes() == [later]
+    assert store.health_progress("P01") == stale
+
+
+def test_health_records_survive_reopening(backend: Any, tmp_path: Path) -> None:
+    episode = LabelledEpisode(3, "P02", "none", T0, {"peak_force_kn": 0.2})
+    with backend.for_tests(tmp_path) as first:
+        first.advance_health(
+            HealthProgress("P02", T0, "{}", T0),
+            previous_us=None,
+            points=[_point("P02", 0, 0.2)],
+            episodes=[episode],
+        )
+    with backend.for_tests(tmp_path) as second:
+        assert second.health_progress("P02") == HealthProgress("P02", T0, "{}", T0)
+        assert second.health_points("P02", T0, T0 + HOUR_US) == [_point("P02", 0, 0.2)]
+        assert second.health_episodes() == [episode]
+
+
+# --- work orders ---------------------------------------------------------------------------------------
+
+
+def _order(machine: str = "P01", created_us: int = T0, **changes: Any) -> WorkOrder:
+    fields: dict[str, Any] = {
+        "id": 0,
+        "machine": machine,
+        "title": "Fuite pompe — pression en baisse",
+        "created_by": "lea",
+        "created_us": created_us,
+        "description": "Alerte santé pompe",
+        "subsystem": "pump",
+        "priority": "high",
+        "episode_start_us": created_us - 60_000_000,
+    }
+    return WorkOrder(**{**fields, **changes})
+
+
+def _event(kind: WorkOrderEventKind, at_us: int, by: str = "lea", **details: str) -> WorkOrderEvent:
+    return WorkOrderEvent(kind=kind, by=by, at_us=at_us, details=tuple(details.items()))
+
+
+def test_work_orders_round_trip_with_their_trail(store: TimeSeriesStore) -> None:
+    alarm_id = store.record_alarm(_alarm(T0 - 60_000_000, "P01", code="health.pump"))
+    created = _order(alarm_id=alarm_id, due_us=T0 + DAY_US)
+    order_id = store.record_work_order(created, _event(WorkOrderEventKind.CREATED, T0, alarm=str(alarm_id)))
+    assert order_id > 0
+    assert store.work_order(order_id) == replace(created, id=order_id)
+    assert store.work_order(order_id + 1000) is None
+    stored = replace(created, id=order_id)
+
+    assigned = stored.assign("marc")
+    store.update_work_order(
+        assigned, _event(WorkOrderEventKind.ASSIGNED, T0 + 1, assignee="marc"), expected_status=stored.status
+    )
+    closed = assigned.start("marc").close(
+        by="marc",
+        at_us=T0 + 5,
+        work_done="Joint de pompe changé ; « fuite » visible",
+        fault_mode="pump_leak",
+        parts_replaced=["joint torique 40×3", "filtre HP"],
+    )
+    store.update_work_order(closed, _event(WorkOrderEventKind.CLOSED, T0 + 5, by="marc", fault="pump_leak"))
+    got = store.work_order(order_id)
+    assert got == closed
+    assert got is not None and got.parts_replaced == ("joint torique 40×3", "filtre HP") and got.rebaseline
+    trail = store.work_order_events(order_id)
+    assert [(e.kind, e.by, e.at_us, e.order_id) for e in trail] == [
+        (WorkOrderEventKind.CREATED, "lea", T0, order_id),
+        (WorkOrderEventKind.ASSIGNED, "lea", T0 + 1, order_id),
+        (WorkOrderEventKind.CLOSED, "marc", T0 + 5, order_id),
+    ]
+    assert trail[0].detail("alarm") == str(alarm_id) and trail[2].details == (("fault", "pump_leak"),)
+    assert all(e.id is not None for e in trail) and store.work_order_events(order_id + 1000) == []
+    assert store.alarm(alarm_id) is not None and store.alarm(alarm_id + 1000) is None
+
+
+def test_a_work_order_update_is_a_compare_and_set_on_its_status(store: TimeSeriesStore) -> None:
+    order_id = store.record_work_order(_order(), _event(WorkOrderEventKind.CREATED, T0))
+    opened = store.work_order(order_id)
+    assert opened is not None
+    store.update_work_order(opened.assign("marc"), _event(WorkOrderEventKind.ASSIGNED, T0 + 1))
+    # A second tablet still showing the order open: its change is refused and nothing is written.
+    with pytest.raises(WorkOrderConflict):
+        store.update_work_order(
+            opened.assign("paul"), _event(WorkOrderEventKind.ASSIGNED, T0 + 2), expected_status=opened.status
+        )
+    assert store.work_order(order_id) == opened.assign("marc")
+    assert len(store.work_order_events(order_id)) == 2
+    with pytest.raises(NotFound):
+        store.update_work_order(
+            replace(opened, id=order_id + 1000), _event(WorkOrderEventKind.STARTED, T0 + 3)
+        )
+
+
+def test_work_order_filters_and_newest_first_paging(store: TimeSeriesStore) -> None:
+    made = {}
+    for k, (machine, subsystem) in enumerate(
+        [("P01", "pump"), ("P02", "cooler"), ("P01", "cooler"), ("P01", None), ("P02", "pump")]
+    ):
+        order = _order(machine, T0 + k * MINUTE_US, subsystem=subsystem, alarm_id=100 + k if k < 2 else None)
+        made[k] = replace(order, id=store.record_work_order(order, _event(WorkOrderEventKind.CREATED, T0)))
+    # Same creation time as #4: ties are broken by id, the later one first.
+    tie = _order("P02", T0 + 4 * MINUTE_US, subsystem="electrical")
+    made[5] = replace(tie, id=store.record_work_order(tie, _event(WorkOrderEventKind.CREATED, T0)))
+    close = made[2].close(by="marc", at_us=T0 + HOUR_US, work_done="nettoyé", fault_mode="cooler_fouling")
+    store.update_work_order(close, _event(WorkOrderEventKind.CLOSED, T0 + HOUR_US))
+    cancel = made[1].cancel(by="lea", at_us=T0 + 2 * HOUR_US, reason="doublon")
+    store.update_work_order(cancel, _event(WorkOrderEventKind.CANCELLED, T0 + 2 * HOUR_US))
+    made[2], made[1] = close, cancel
+
+    def ids(**filters: Any) -> list[int]:
+        return [o.id for o in store.work_orders(**filters)]
+
+    every = [made[k].id for k in (5, 4, 3, 2, 1, 0)]
+    assert ids() == every
+    assert store.work_orders() == [made[k] for k in (5, 4, 3, 2, 1, 0)]
+    assert ids(machine="P01") == [made[k].id for k in (3, 2, 0)]
+    assert ids(open_only=True) == [made[k].id for k in (5, 4, 3, 0)]
+    assert ids(status=WorkOrderStatus.CLOSED) == [made[2].id]
+    assert ids(status=WorkOrderStatus.CANCELLED) == [made[1].id]
+    assert ids(subsystem="cooler") == [made[2].id, made[1].id]
+    assert ids(subsystem="pump", machine="P02") == [made[4].id]
+    assert ids(alarm_id=101) == [made[1].id]
+    assert ids(closed_since_us=T0 + HOUR_US) == [made[2].id, made[1].id]
+    assert ids(closed_since_us=T0 + HOUR_US + 1) == [made[1].id]
+    assert ids(status=WorkOrderStatus.CLOSED, closed_since_us=T0) == [made[2].id]
+    assert ids(limit=2) == every[:2]
+    assert ids(limit=2, offset=2) == every[2:4]
+    assert ids(offset=10) == []
+
+
+def test_work_orders_survive_reopening(backend: Any, tmp_path: Path) -> None:
+    with backend.for_tests(tmp_path) as first:
+        order_id = first.record_work_order(_order(), _event(WorkOrderEventKind.CREATED, T0))
+        stored = first.work_order(order_id)
+        assert stored is not None
+        first.update_work_order(stored.start("marc"), _event(WorkOrderEventKind.STARTED, T0 + 1, by="marc"))
+    with backend.for_tests(tmp_path) as second:
+        assert second.work_order(order_id) == stored.start("marc")
+        assert [e.kind for e in second.work_order_events(order_id)] == [
+            WorkOrderEventKind.CREATED,
+            WorkOrderEventKind.STARTED,
+        ]
+        assert second.record_work_order(_order(), _event(WorkOrderEventKind.CREATED, T0)) != order_id

@@ -89,6 +89,7 @@ def _concrete(path: str) -> str:
         "stop_start_us": "1700000000000000",
         "report_id": "1",  # an archived shift report (none in this runtime: 404 for the roles allowed)
         "feature": "peak_pressure_bar",  # a charted feature (no strokes here: an empty chart)
+        "order_id": "1",  # a work order (none in this runtime: 404 for the roles allowed)
     }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path) + QUERIES.get(path, "")
 

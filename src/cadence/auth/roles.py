@@ -43,6 +43,7 @@ class Permission(StrEnum):
     LOG_MAINTENANCE = "log_maintenance"
     VIEW_QUARANTINE = "view_quarantine"
     MANAGE_SPC = "manage_spc"
+    MANAGE_WORK_ORDERS = "manage_work_orders"
     INGEST = "ingest"
     MANAGE_PLANT = "manage_plant"
     MANAGE_USERS = "manage_users"
@@ -101,6 +102,14 @@ POLICY: dict[Permission, Rule] = {
     Permission.MANAGE_SPC: _rule(
         "Establish the control limits of a press's SPC chart again, from a chosen baseline (kept with who, "
         "when and why).",
+        Role.SUPERVISOR,
+        Role.MAINTENANCE,
+    ),
+    # Work orders are maintenance's own tool; the shift lead opens them and hands them out too. Closing one
+    # labels an episode the failure models learn from, so operators (and managers) read them only.
+    Permission.MANAGE_WORK_ORDERS: _rule(
+        "Open, assign, start, close and cancel maintenance work orders (closing one says what was found and "
+        "replaced, which the health models learn from).",
         Role.SUPERVISOR,
         Role.MAINTENANCE,
     ),

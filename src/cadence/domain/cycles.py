@@ -27,6 +27,7 @@ STANDARD_FEATURES: tuple[str, ...] = (
     "dwell_decay_bar_s",  # pressure lost per second of dwell: seal and valve leakage
     "buildup_time_s",  # 10 % → 90 % of peak pressure during pressing
     "decompression_time_s",
+    "command_lag_s",  # decompression valve command to the first 10 % pressure drop: valve response
     "approach_speed_mm_s",
     "return_speed_mm_s",
     "energy_kj",  # electrical energy of the stroke

@@ -37,6 +37,7 @@ from cadence.domain.cycles import Stroke
 from cadence.domain.plant import Plant
 from cadence.errors import InvalidInput, NotFound
 from cadence.ports import Clock, SpcLimitsRecord, SpcProgress, TimeSeriesStore
+from cadence.services.stroke_reading import forward_strokes
 
 __all__ = [
     "ALARM_SOURCE_PREFIX",
@@ -77,10 +78,6 @@ ALARM_SOURCE_PREFIX = "spc/"
 # The rules' memory between passes: their longest window is 15 points (Nelson 7); twice that and more
 # rebuilds every run counter they compare with their threshold.
 _RECENT_POINTS = 32
-# Forward reading of new strokes: a read returns at most this many; evaluation commits every chunk.
-_READ_LIMIT = 2_000
-_CHUNK_STROKES = 10_000
-_FIRST_SPAN_US = 3_600_000_000
 _L = 3.0  # limits at ±3σ of the plotted statistic, as the record's lcl/ucl
 
 
@@ -325,7 +322,7 @@ class SpcService:
             previous = progress.watermark_us if progress is not None else None
             # Monitoring begins when the first limits were set; after that, right after the watermark.
             first = previous + 1 if previous is not None else record.at_us
-            strokes, done = self._forward(record.machine, first, now_us + 1)
+            strokes, done = forward_strokes(self._store, record.machine, first, now_us + 1)
             outcome = self._pass(record, _State.load(progress.state if progress else None), strokes)
             if outcome is None:
                 return raised
@@ -423,26 +420,6 @@ class SpcService:
             source=ALARM_SOURCE_PREFIX + record.feature,
             machine=record.machine,
         )
-
-    def _forward(self, machine: str, first_us: int, end_us: int) -> tuple[list[Stroke], bool]:
-        """Strokes started in ``[first_us, end_us)``, OLDEST first, at most about ``_CHUNK_STROKES``; and
-        whether they reach ``end_us``. The store answers newest first with a limit, so the range is read
-        in time windows that shrink when one holds too many strokes and grow when they hold few."""
-        found: list[Stroke] = []
-        lo, span = first_us, _FIRST_SPAN_US
-        while lo < end_us:
-            if len(found) >= _CHUNK_STROKES:
-                return found, False
-            hi = min(end_us, lo + span)
-            batch = self._store.strokes(machine, lo, hi, limit=_READ_LIMIT)
-            if len(batch) >= _READ_LIMIT and hi - lo > 1:
-                span = max(1, (hi - lo) // 2)
-                continue
-            found.extend(reversed(batch))
-            lo = hi
-            if len(batch) < _READ_LIMIT // 4:
-                span *= 2
-        return found, True
 
     # --- helpers -----------------------------------------------------------------------------------------
 

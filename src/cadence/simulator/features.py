@@ -12,6 +12,8 @@ belongs to); it never sees the simulator's parameters. Definitions:
   of the dwell pressure (bar lost per second).
 * ``buildup_time_s``: from 10 % to 90 % of the pressure rise above the pre-contact pressure.
 * ``decompression_time_s``: dwell end until pressure is below 10 % of the peak.
+* ``command_lag_s``: the PLC's decompression step mark (the valve command) until the pressure has fallen
+  10 % below its value at the mark: the valve's dead time and opening time, which grow as it sticks.
 * ``approach_speed_mm_s`` and ``return_speed_mm_s``: mean speed between 10 % and 90 % of the travel.
 * ``energy_kj``: integral of the motor power over the stroke; ``oil_temp_c``: tank temperature at start.
 
@@ -99,6 +101,8 @@ def stroke_features(curves: StrokeCurves, oil_temp_c: float, gap_s: float) -> di
 
     after = p[decompression.start :]
     t_dec = _crossing_time(after, 0.1 * peak, dt, rising=False)
+    at_command = float(after[0]) if len(after) else peak
+    t_lag = _crossing_time(after, 0.9 * at_command, dt, rising=False)
 
     kernel = np.ones(_BDC_WINDOW) / _BDC_WINDOW
     smooth = np.convolve(x, kernel, mode="valid") if len(x) >= _BDC_WINDOW else x
@@ -113,6 +117,7 @@ def stroke_features(curves: StrokeCurves, oil_temp_c: float, gap_s: float) -> di
         "dwell_decay_bar_s": decay,
         "buildup_time_s": buildup,
         "decompression_time_s": t_dec if t_dec is not None else float(len(after)) * dt,
+        "command_lag_s": t_lag if t_lag is not None else float(len(after)) * dt,
         "approach_speed_mm_s": _travel_speed(x[approach], dt, descending=False),
         "return_speed_mm_s": _travel_speed(x[back], dt, descending=True),
         "energy_kj": float(np.trapezoid(curves.power_kw, dx=dt)),

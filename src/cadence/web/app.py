@@ -18,10 +18,12 @@ from cadence.runtime import Runtime, open_runtime
 from cadence.web.assets import STATIC_DIR, check_vendored
 from cadence.web.errors import install_error_handlers
 from cadence.web.routes import health, kpis, live, machines, operator, operator_pages, pages, spc_pages, trace
+from cadence.web.routes import health_pages as press_health
 from cadence.web.routes import kpi_detail as kpi_drilldown
 from cadence.web.routes import reports as report_pages
 from cadence.web.routes import roi as roi_pages
 from cadence.web.routes import trace_pages as trace_search
+from cadence.web.routes import workorders as work_orders
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -71,6 +73,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(kpi_drilldown.router)  # declares its permissions route by route
     app.include_router(trace_search.router)  # the traceability page; the trace API's permission
     app.include_router(spc_pages.router)  # the SPC page and API; permissions route by route
+    app.include_router(work_orders.router)  # work order pages and API; permissions route by route
+    app.include_router(press_health.router)  # the press health page and API; permissions route by route
 
     @app.get("/api/v1/openapi.json", include_in_schema=False, dependencies=[require(Permission.VIEW_PLANT)])
     def openapi_schema() -> dict[str, Any]:

@@ -116,8 +116,10 @@ FEATURE_LABELS: dict[str, str] = {
     "dwell_decay_bar_s": N_("Dwell pressure decay (bar/s)"),
     "buildup_time_s": N_("Pressure build-up time (s)"),
     "decompression_time_s": N_("Decompression time (s)"),
+    "command_lag_s": N_("Valve response time (s)"),
     "approach_speed_mm_s": N_("Approach speed (mm/s)"),
     "return_speed_mm_s": N_("Return speed (mm/s)"),
     "energy_kj": N_("Energy (kJ)"),
     "oil_temp_c": N_("Oil temperature (°C)"),
+    "oil_excess_c": N_("Oil temperature above expected at this load (°C)"),
 }

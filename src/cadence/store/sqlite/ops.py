@@ -23,10 +23,14 @@ from cadence.domain.operator import LogbookNote, OrderEvent, OrderKind, ScrapDec
 from cadence.domain.samples import F64, I64, SampleBlock
 from cadence.domain.signals import SignalKind, SignalSpec
 from cadence.domain.states import MachineState
+from cadence.domain.workorders import WorkOrder, WorkOrderEvent, WorkOrderEventKind, WorkOrderStatus
 from cadence.errors import StoreError
 from cadence.ports import (
     AppendOutcome,
+    HealthPoint,
+    HealthProgress,
     KpiRollup,
+    LabelledEpisode,
     QuarantineItem,
     RetentionPolicy,
     RetentionReport,
@@ -985,6 +989,97 @@ def advance_spc(
     ).fetchone()
     if (None if row is None else row[0]) != previous_us:
         return None
+    ids = apply_alarms(conn, alarms, clears)
+    conn.execute(
+        f"INSERT OR REPLACE INTO spc_progress ({SPC_PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        (progress.machine, progress.feature, progress.watermark_us, progress.state, progress.at_us),
+    )
+    return ids
+
+
+# --- work orders ------------------------------------------------------------------------------------------
+
+WORK_ORDER_COLUMNS = (
+    "id, machine, title, description, subsystem, priority, status, alarm_id, created_by, created_us,"
+    " assignee, due_us, closed_by, closed_us, work_done, parts_replaced, fault_mode, episode_start_us,"
+    " episode_end_us, rebaseline"
+)
+WORK_ORDER_EVENT_COLUMNS = "id, order_id, kind, by_user, at_us, details"
+
+
+def work_order_of(row: tuple[Any, ...]) -> WorkOrder:
+    (id_, machine, title, description, subsystem, priority, status, alarm_id, created_by, created_us,
+     assignee, due_us, closed_by, closed_us, work_done, parts, fault_mode, ep_start, ep_end,
+     rebaseline) = row  # fmt: skip
+    return WorkOrder(
+        id=id_, machine=machine, title=title, description=description, subsystem=subsystem,
+        priority=priority, status=WorkOrderStatus(status), alarm_id=alarm_id, created_by=created_by,
+        created_us=created_us, assignee=assignee, due_us=due_us, closed_by=closed_by, closed_us=closed_us,
+        work_done=work_done, parts_replaced=tuple(json.loads(parts)), fault_mode=fault_mode,
+        episode_start_us=ep_start, episode_end_us=ep_end, rebaseline=bool(rebaseline),
+    )  # fmt: skip
+
+
+def work_order_event_of(row: tuple[Any, ...]) -> WorkOrderEvent:
+    id_, order_id, kind, by, at_us, details = row
+    pairs = tuple((str(k), str(v)) for k, v in json.loads(details))
+    return WorkOrderEvent(
+        kind=WorkOrderEventKind(kind), by=by, at_us=at_us, details=pairs, order_id=order_id, id=id_
+    )
+
+
+def _work_order_values(o: WorkOrder) -> tuple[object, ...]:
+    return (
+        o.machine, o.title, o.description, o.subsystem, o.priority, o.status.value, o.alarm_id, o.created_by,
+        o.created_us, o.assignee, o.due_us, o.closed_by, o.closed_us, o.work_done,
+        json.dumps(list(o.parts_replaced), ensure_ascii=False), o.fault_mode, o.episode_start_us,
+        o.episode_end_us, int(o.rebaseline),
+    )  # fmt: skip
+
+
+def _insert_work_order_event(conn: sqlite3.Connection, order_id: int, e: WorkOrderEvent) -> None:
+    conn.execute(
+        "INSERT INTO work_order_events (order_id, kind, by_user, at_us, details) VALUES (?, ?, ?, ?, ?)",
+        (order_id, e.kind.value, e.by, e.at_us, json.dumps([list(p) for p in e.details], ensure_ascii=False)),
+    )
+
+
+def insert_work_order(conn: sqlite3.Connection, order: WorkOrder, event: WorkOrderEvent) -> int:
+    """Record a new work order (its own id ignored) and its first event; returns the order's id."""
+    cursor = conn.execute(
+        f"INSERT INTO work_orders ({WORK_ORDER_COLUMNS}) VALUES (NULL{', ?' * 19})", _work_order_values(order)
+    )
+    if cursor.lastrowid is None:  # never for an INSERT into a rowid table
+        raise StoreError("SQLite gave no id for the work order just recorded")
+    _insert_work_order_event(conn, cursor.lastrowid, event)
+    return cursor.lastrowid
+
+
+def update_work_order(
+    conn: sqlite3.Connection, order: WorkOrder, event: WorkOrderEvent, expected: WorkOrderStatus | None
+) -> str | None:
+    """Replace a work order and append its event, unless its stored status is not ``expected``; returns
+    the status stored before (None: no such order, nothing written). The caller compares it with
+    ``expected`` to know whether anything was written."""
+    row = conn.execute("SELECT status FROM work_orders WHERE id = ?", (order.id,)).fetchone()
+    if row is None:
+        return None
+    stored = str(row[0])
+    if expected is not None and stored != expected.value:
+        return stored
+    names = [c.strip() for c in WORK_ORDER_COLUMNS.split(",")][1:]
+    conn.execute(
+        f"UPDATE work_orders SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+        (*_work_order_values(order), order.id),
+    )
+    _insert_work_order_event(conn, order.id, event)
+    return stored
+
+
+def apply_alarms(
+    conn: sqlite3.Connection, alarms: Sequence[Alarm], clears: Sequence[tuple[int, int]]
+) -> list[int]:
+    """Record ``alarms`` and clear ``(id, ts_us)`` pairs; returns the new ids, in order."""
     ids = [insert_alarm(conn, alarm) for alarm in alarms]
     # An episode that began and ended within one evaluation pass is raised already cleared.
     for alarm_id, alarm in zip(ids, alarms, strict=True):
@@ -992,8 +1087,69 @@ def advance_spc(
             clear_alarm(conn, alarm_id, alarm.cleared_us)
     for alarm_id, ts_us in clears:
         clear_alarm(conn, alarm_id, ts_us)
+    return ids
+
+
+HEALTH_PROGRESS_COLUMNS = "machine, watermark_us, state, at_us"
+
+
+def health_point_json(point: HealthPoint) -> str:
+    return json.dumps(
+        {
+            "levels": dict(point.levels),
+            "evidence": dict(point.evidence),
+            "vector": dict(point.vector),
+            "changes": dict(point.changes),
+            "anomaly": point.anomaly,
+            "learning": point.learning,
+        },
+        separators=(",", ":"),
+    )
+
+
+def health_point_of(machine: str, ts_us: int, text: str) -> HealthPoint:
+    data = json.loads(text)
+    return HealthPoint(
+        machine,
+        ts_us,
+        data["levels"],
+        data["evidence"],
+        data["vector"],
+        data.get("changes", {}),
+        float(data["anomaly"]),
+        bool(data["learning"]),
+    )
+
+
+def advance_health(
+    conn: sqlite3.Connection,
+    progress: HealthProgress,
+    *,
+    previous_us: int | None,
+    points: Sequence[HealthPoint],
+    alarms: Sequence[Alarm],
+    clears: Sequence[tuple[int, int]],
+    episodes: Sequence[LabelledEpisode] = (),
+) -> list[int] | None:
+    """Compare-and-set of a press's health watermark with the points and alarms of the pass; None (nothing
+    written) when the stored watermark is not ``previous_us``."""
+    row = conn.execute(
+        "SELECT watermark_us FROM health_progress WHERE machine = ?", (progress.machine,)
+    ).fetchone()
+    if (None if row is None else row[0]) != previous_us:
+        return None
+    ids = apply_alarms(conn, alarms, clears)
+    conn.executemany(
+        "INSERT OR REPLACE INTO health_points (machine, ts_us, point) VALUES (?, ?, ?)",
+        [(p.machine, p.ts_us, health_point_json(p)) for p in points],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO health_episodes (order_id, machine, mode, ended_us, vector)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(e.order_id, e.machine, e.mode, e.ended_us, json.dumps(dict(e.vector))) for e in episodes],
+    )
     conn.execute(
-        f"INSERT OR REPLACE INTO spc_progress ({SPC_PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-        (progress.machine, progress.feature, progress.watermark_us, progress.state, progress.at_us),
+        f"INSERT OR REPLACE INTO health_progress ({HEALTH_PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?)",
+        (progress.machine, progress.watermark_us, progress.state, progress.at_us),
     )
     return ids

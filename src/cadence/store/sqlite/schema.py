@@ -348,6 +348,75 @@ CREATE TABLE IF NOT EXISTS spc_progress (
 """
 _SPC_TABLE_NAMES = frozenset({"spc_limits", "spc_progress"})
 
+# Press health (cadence.services.health): each press's monitor state and watermark, moved in the same
+# transaction as the alarms and the hourly points it produced; the points feed the press health page.
+_HEALTH_TABLES = """
+CREATE TABLE IF NOT EXISTS health_progress (
+    machine TEXT PRIMARY KEY,
+    watermark_us INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    at_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS health_points (
+    machine TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    point TEXT NOT NULL,
+    PRIMARY KEY (machine, ts_us)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS health_episodes (
+    order_id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    ended_us INTEGER NOT NULL,
+    vector TEXT NOT NULL
+);
+"""
+_HEALTH_TABLE_NAMES = frozenset({"health_progress", "health_points", "health_episodes"})
+
+
+# Maintenance work orders (cadence.services.workorders): one row per order as it stands now, and its audit
+# trail, append-only, written in the same transaction as each change. ``parts_replaced`` and ``details``
+# are JSON lists. Added after the first schema version 1 files, so also created, idempotently, on a
+# read-write opening.
+_WORK_ORDER_TABLES = """
+CREATE TABLE IF NOT EXISTS work_orders (
+    id INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    subsystem TEXT,
+    priority TEXT NOT NULL,
+    status TEXT NOT NULL,
+    alarm_id INTEGER,
+    created_by TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    assignee TEXT,
+    due_us INTEGER,
+    closed_by TEXT,
+    closed_us INTEGER,
+    work_done TEXT,
+    parts_replaced TEXT NOT NULL,
+    fault_mode TEXT,
+    episode_start_us INTEGER,
+    episode_end_us INTEGER,
+    rebaseline INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS work_orders_created ON work_orders (created_us, id);
+CREATE INDEX IF NOT EXISTS work_orders_machine ON work_orders (machine, created_us, id);
+CREATE INDEX IF NOT EXISTS work_orders_closed ON work_orders (closed_us) WHERE closed_us IS NOT NULL;
+CREATE INDEX IF NOT EXISTS work_orders_alarm ON work_orders (alarm_id) WHERE alarm_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS work_order_events (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES work_orders (id),
+    kind TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS work_order_events_order ON work_order_events (order_id, id);
+"""
+_WORK_ORDER_TABLE_NAMES = frozenset({"work_orders", "work_order_events"})
+
 
 def configure(conn: sqlite3.Connection, *, writer: bool) -> None:
     """PRAGMAs every connection needs; the writer also sets the durability ones.
@@ -379,6 +448,7 @@ def create_or_check(conn: sqlite3.Connection) -> None:
         )
         conn.executescript(
             f"BEGIN IMMEDIATE;\n{tables}\n{_ORDER_EVENT_KEY_INDEXES}\n{_KPI_TABLES}\n{_SPC_TABLES}\n"
+            f"{_WORK_ORDER_TABLES}\n{_HEALTH_TABLES}\n"
             f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
         logger.info("created store schema version %d", SCHEMA_VERSION)
@@ -395,6 +465,8 @@ def create_or_check(conn: sqlite3.Connection) -> None:
     _add_order_event_key_indexes(conn)
     _add_kpi_tables(conn)
     _add_spc_tables(conn)
+    _add_work_order_tables(conn)
+    _ensure_tables(conn, _HEALTH_TABLE_NAMES, _HEALTH_TABLES, "press health")
 
 
 def check(conn: sqlite3.Connection) -> None:
@@ -425,6 +497,16 @@ def check(conn: sqlite3.Connection) -> None:
         raise StoreError(
             "this store file predates live SPC: open it once read-write (e.g. `cadence serve`) to add its"
             " tables"
+        )
+    if _missing_work_order_tables(conn):
+        raise StoreError(
+            "this store file predates work orders: open it once read-write (e.g. `cadence serve`) to add"
+            " their tables"
+        )
+    if not _present(conn) >= _HEALTH_TABLE_NAMES:
+        raise StoreError(
+            "this store file predates press health: open it once read-write (e.g. `cadence serve`) to add"
+            " its tables"
         )
 
 
@@ -521,3 +603,29 @@ def _add_spc_tables(conn: sqlite3.Connection) -> None:
     # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
     conn.executescript(f"BEGIN IMMEDIATE;\n{_SPC_TABLES}\nCOMMIT;")
     logger.info("added the live SPC tables")
+
+
+def _missing_work_order_tables(conn: sqlite3.Connection) -> bool:
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not present >= _WORK_ORDER_TABLE_NAMES
+
+
+def _add_work_order_tables(conn: sqlite3.Connection) -> None:
+    if not _missing_work_order_tables(conn):
+        return
+    # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{_WORK_ORDER_TABLES}\nCOMMIT;")
+    logger.info("added the work order tables")
+
+
+def _present(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _ensure_tables(conn: sqlite3.Connection, names: frozenset[str], ddl: str, what: str) -> None:
+    """Create a group of tables added after schema version 1 files were written, if any is missing."""
+    if _present(conn) >= names:
+        return
+    # One script in one transaction: IF NOT EXISTS makes a race with another opening process harmless.
+    conn.executescript(f"BEGIN IMMEDIATE;\n{ddl}\nCOMMIT;")
+    logger.info("added the %s tables", what)

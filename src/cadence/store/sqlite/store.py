@@ -45,13 +45,17 @@ from cadence.domain.operator import LogbookNote, OrderEvent, OrderKind, ScrapDec
 from cadence.domain.samples import F64, I64
 from cadence.domain.signals import SignalSpec
 from cadence.domain.states import MachineState, StateChange
-from cadence.errors import NotFound, StoreClosed, StoreError
+from cadence.domain.workorders import WorkOrder, WorkOrderEvent, WorkOrderStatus
+from cadence.errors import NotFound, StoreClosed, StoreError, WorkOrderConflict
 from cadence.ports import (
     AppendOutcome,
     Clock,
+    HealthPoint,
+    HealthProgress,
     KpiDayPool,
     KpiRollup,
     KpiStatus,
+    LabelledEpisode,
     LatestValue,
     MachineCounts,
     OrderWindow,
@@ -76,6 +80,7 @@ from cadence.store.sqlite.writer import (
     CheckpointTask,
     ClearAlarmTask,
     CompactTask,
+    HealthAdvanceTask,
     NoteTask,
     OrderEventTask,
     PutKpiTask,
@@ -88,6 +93,7 @@ from cadence.store.sqlite.writer import (
     StopReasonTask,
     StoreWriter,
     Task,
+    WorkOrderTask,
 )
 
 logger = logging.getLogger(__name__)
@@ -725,6 +731,133 @@ class SqliteStore:
         )
         result: list[int] | None = self._wait(task)
         return result
+
+    # --- press health --------------------------------------------------------------------------------
+
+    def health_progress(self, machine: str) -> HealthProgress | None:
+        """Where health evaluation of ``machine`` stands; None before its first pass."""
+        sql = f"SELECT {ops.HEALTH_PROGRESS_COLUMNS} FROM health_progress WHERE machine = ?"
+        row = self._read(lambda conn: conn.execute(sql, (machine,)).fetchone())
+        return None if row is None else HealthProgress(*row)
+
+    def advance_health(
+        self,
+        progress: HealthProgress,
+        *,
+        previous_us: int | None,
+        points: Sequence[HealthPoint] = (),
+        alarms: Sequence[Alarm] = (),
+        clears: Sequence[tuple[int, int]] = (),
+        episodes: Sequence[LabelledEpisode] = (),
+    ) -> list[int] | None:
+        """Points, alarms, clearings, labelled episodes and the new state in one transaction, if the
+        watermark is still ``previous_us``; the alarm ids, or None when another evaluator moved it first."""
+        task = HealthAdvanceTask(
+            progress=progress,
+            previous_us=previous_us,
+            hours=tuple(points),
+            alarms=tuple(alarms),
+            clears=tuple(clears),
+            episodes=tuple(episodes),
+        )
+        result: list[int] | None = self._wait(task)
+        return result
+
+    def health_episodes(self, limit: int = 1000) -> list[LabelledEpisode]:
+        """Labelled episodes of every press, newest first."""
+        sql = (
+            "SELECT order_id, machine, mode, ended_us, vector FROM health_episodes"
+            " ORDER BY ended_us DESC, order_id DESC LIMIT ?"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, (limit,)).fetchall())
+        return [LabelledEpisode(o, m, mode, e, json.loads(v)) for o, m, mode, e, v in rows]
+
+    def health_points(
+        self, machine: str, start_us: int, end_us: int, limit: int = 10_000
+    ) -> list[HealthPoint]:
+        """Hourly health points of ``machine`` with ``start_us <= ts_us < end_us``, oldest first."""
+        sql = (
+            "SELECT ts_us, point FROM health_points WHERE machine = ? AND ts_us >= ? AND ts_us < ?"
+            " ORDER BY ts_us LIMIT ?"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, (machine, start_us, end_us, limit)).fetchall())
+        return [ops.health_point_of(machine, ts, text) for ts, text in rows]
+
+    # --- work orders ---------------------------------------------------------------------------------
+
+    def record_work_order(self, order: WorkOrder, event: WorkOrderEvent) -> int:
+        """Store a new work order with its first event in one transaction; returns its id."""
+        result: int = self._wait(WorkOrderTask(order=order, event=event))
+        return result
+
+    def update_work_order(
+        self, order: WorkOrder, event: WorkOrderEvent, *, expected_status: WorkOrderStatus | None = None
+    ) -> None:
+        """Replace a work order and append its event (only if its status is still ``expected_status``)."""
+        task = WorkOrderTask(order=order, event=event, update=True, expected=expected_status)
+        stored: str | None = self._wait(task)
+        # Raised here rather than in the writer, which turns every task failure into a StoreError.
+        if stored is None:
+            raise NotFound(f"no work order with id {order.id}", order_id=order.id)
+        if expected_status is not None and stored != expected_status.value:
+            raise WorkOrderConflict(
+                f"work order {order.id} is now {stored}, not {expected_status.value}: changed meanwhile",
+                order_id=order.id,
+                order_status=stored,
+            )
+
+    def work_order(self, order_id: int) -> WorkOrder | None:
+        """The work order with this id, None if there is none."""
+        sql = f"SELECT {ops.WORK_ORDER_COLUMNS} FROM work_orders WHERE id = ?"
+        row = self._read(lambda conn: conn.execute(sql, (order_id,)).fetchone())
+        return None if row is None else ops.work_order_of(row)
+
+    def work_orders(
+        self,
+        *,
+        machine: str | None = None,
+        status: WorkOrderStatus | None = None,
+        open_only: bool = False,
+        subsystem: str | None = None,
+        alarm_id: int | None = None,
+        closed_since_us: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[WorkOrder]:
+        """Work orders newest first (creation time, then id); each filter left at None does not filter."""
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("machine", machine), ("subsystem", subsystem), ("alarm_id", alarm_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if status is not None:
+            where.append("status = ?")
+            params.append(WorkOrderStatus(status).value)
+        if open_only:
+            where.append("status NOT IN (?, ?)")
+            params.extend((WorkOrderStatus.CLOSED.value, WorkOrderStatus.CANCELLED.value))
+        if closed_since_us is not None:
+            where.append("closed_us >= ?")
+            params.append(closed_since_us)
+        sql = f"SELECT {ops.WORK_ORDER_COLUMNS} FROM work_orders"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_us DESC, id DESC LIMIT ? OFFSET ?"
+        rows = self._read(lambda conn: conn.execute(sql, (*params, limit, offset)).fetchall())
+        return [ops.work_order_of(row) for row in rows]
+
+    def work_order_events(self, order_id: int) -> list[WorkOrderEvent]:
+        """The audit trail of one work order, oldest first."""
+        sql = f"SELECT {ops.WORK_ORDER_EVENT_COLUMNS} FROM work_order_events WHERE order_id = ? ORDER BY id"
+        rows = self._read(lambda conn: conn.execute(sql, (order_id,)).fetchall())
+        return [ops.work_order_event_of(row) for row in rows]
+
+    def alarm(self, alarm_id: int) -> Alarm | None:
+        """One alarm by id, None if there is none."""
+        sql = f"SELECT {ops.ALARM_COLUMNS} FROM alarms WHERE id = ?"
+        row = self._read(lambda conn: conn.execute(sql, (alarm_id,)).fetchone())
+        return None if row is None else ops.alarm_of(row)
 
     def kpi_status(self, machine: str) -> KpiStatus:
         """Dirty hours, invalidation token and extent of ``machine``'s KPI rollups, read in one snapshot."""

@@ -25,10 +25,14 @@ from cadence.domain.alarms import Alarm
 from cadence.domain.batch import Batch
 from cadence.domain.operator import LogbookNote, OrderEvent, ScrapDeclaration, StopReason
 from cadence.domain.signals import SignalSpec
+from cadence.domain.workorders import WorkOrder, WorkOrderEvent, WorkOrderStatus
 from cadence.errors import StoreBacklogFull, StoreClosed, StoreError
 from cadence.ports import (
     Clock,
+    HealthPoint,
+    HealthProgress,
     KpiRollup,
+    LabelledEpisode,
     QuarantineItem,
     RetentionPolicy,
     RetentionReport,
@@ -143,6 +147,26 @@ class SpcAdvanceTask(Task):
 
 
 @dataclass(eq=False, kw_only=True)
+class HealthAdvanceTask(Task):
+    progress: HealthProgress
+    previous_us: int | None
+    hours: tuple[HealthPoint, ...]  # not ``points``: Task.points counts samples for backpressure
+    alarms: tuple[Alarm, ...]
+    clears: tuple[tuple[int, int], ...]
+    episodes: tuple[LabelledEpisode, ...]
+
+
+@dataclass(eq=False, kw_only=True)
+class WorkOrderTask(Task):
+    """A new work order with its first event (``update`` False), or a change of one (``update`` True)."""
+
+    order: WorkOrder
+    event: WorkOrderEvent
+    update: bool = False
+    expected: WorkOrderStatus | None = None
+
+
+@dataclass(eq=False, kw_only=True)
 class CompactTask(Task):
     now_us: int
     max_points: int = COMPACT_STEP_POINTS
@@ -178,6 +202,8 @@ GroupedTask = (
     | PutKpiTask
     | SpcLimitsTask
     | SpcAdvanceTask
+    | HealthAdvanceTask
+    | WorkOrderTask
 )
 _GROUPED = (
     AppendTask,
@@ -193,6 +219,8 @@ _GROUPED = (
     PutKpiTask,
     SpcLimitsTask,
     SpcAdvanceTask,
+    HealthAdvanceTask,
+    WorkOrderTask,
 )
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
 
@@ -395,6 +423,20 @@ class StoreWriter(threading.Thread):
             return ops.insert_spc_limits(conn, task.record)
         if isinstance(task, SpcAdvanceTask):
             return ops.advance_spc(conn, task.progress, task.previous_us, task.alarms, task.clears)
+        if isinstance(task, HealthAdvanceTask):
+            return ops.advance_health(
+                conn,
+                task.progress,
+                previous_us=task.previous_us,
+                points=task.hours,
+                alarms=task.alarms,
+                clears=task.clears,
+                episodes=task.episodes,
+            )
+        if isinstance(task, WorkOrderTask):
+            if task.update:
+                return ops.update_work_order(conn, task.order, task.event, task.expected)
+            return ops.insert_work_order(conn, task.order, task.event)
         return ops.insert_alarm(conn, task.alarm)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:

@@ -192,6 +192,7 @@ def press(machine_id: str, request: Request, runtime: RuntimeDep, session: ViewS
         timeline=_timeline(runtime, machine.id, window.start_us, window.end_us),
         recent=recent,
         cycle_times_json=json.dumps(cycle_times),
+        open_work_orders=len(runtime.store.work_orders(machine=machine.id, open_only=True, limit=1000)),
         **operator,
         **who(session),
     )
@@ -248,6 +249,7 @@ def _alarm_row(a: Any) -> dict[str, Any]:
         "severity": a.severity.name.lower(),
         "message": a.message,
         "machine": a.machine,
+        "source": a.source,  # "health": the row links to the press's health page
         "raised": to_datetime(a.raised_us),
         "acked": None if a.acked_us is None else to_datetime(a.acked_us),
         "acked_by": a.acked_by,

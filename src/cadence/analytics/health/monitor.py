@@ -1,0 +1,541 @@
+"""Streaming health of one press: per-context baselines, smoothed deviations, subsystem levels and alerts.
+
+Every stroke goes through :meth:`HealthMonitor.update`, oldest first. What happens to it:
+
+1. **Operating point.** A stroke belongs to a *context* (its part program and die: each forms at its own
+   pressure, speed and energy). The first ``learn_strokes`` strokes of a context learn its baseline: for
+   every feature, a line against oil temperature (hot oil leaks more and flows faster, so a press
+   warming up in the morning is not a fault) and a robust spread of what the line leaves.
+2. **A new context starts from the press's current health, not from new.** When a context's baseline is
+   learned while the press already deviates (say build-up time +12 %), its baseline is shifted by that
+   deviation, assuming a worn pump slows every part program by the same share. A part change therefore
+   neither hides a developing fault nor resets its history. While a context is learning, its strokes do
+   not move the indicators.
+3. **Deviation.** Each stroke's residual against its context's expected value is turned into a z-score
+   and a change (relative to the expected value, or in the feature's unit for near-zero features such as
+   dwell decay); both are smoothed by an exponentially weighted mean over a few hours of strokes.
+4. **Subsystems** (:mod:`.subsystems`). A subsystem's *level* is its worst feature's change as a share
+   of the change at functional failure (0 healthy, 1 failed); its *evidence* is its worst feature's
+   smoothed z in units of the smoothing's own noise. An alert opens when both exceed their thresholds
+   for ``confirm_strokes`` strokes — a statistically clear change that is also large enough to matter —
+   and closes when the level falls back below ``clear_level`` (after a repair and re-baseline).
+5. **Oil temperature at equal load** (:mod:`.thermal`) is computed as a derived feature once the press's
+   thermal baseline is learned, and watched for the cooler.
+
+State is plain data (:meth:`HealthMonitor.to_dict` / :meth:`from_dict`) so a service can store it and
+resume after a restart exactly where it stopped.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> config = HealthConfig(learn_strokes=50, thermal_learn_strokes=50, alpha=1 / 50,
+...                       confirm_strokes=20, calibration_strokes=60, context_calibration_strokes=60)
+>>> monitor = HealthMonitor(config)
+>>> for i in range(400):
+...     leak = 1.0 + (0.004 * (i - 200) if i > 200 else 0.0)       # build-up time grows after stroke 200
+...     monitor.update(i * 9.0, "A|D1", {"buildup_time_s": 0.8 * leak + rng.normal(0, 0.004),
+...                                       "oil_temp_c": 45.0 + rng.normal(0, 0.05)})
+>>> pump = monitor.snapshot().subsystems["pump"]
+>>> pump.alert, round(pump.level, 2), pump.worst
+(True, 0.6, 'buildup_time_s')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cadence.analytics.health import thermal
+from cadence.analytics.health.subsystems import OIL_EXCESS, SUBSYSTEMS, Subsystem, Watch, watched_features
+
+TEMP_FEATURE = "oil_temp_c"
+_MIN_TEMP_RANGE_C = 2.0  # narrower than this the baseline cannot tell a temperature slope from noise
+_MIN_SCALE_SHARE = 1e-4  # a spread below 0.01 % of the value is a quantised constant, not precision
+_MIN_EXPECTED = 1e-9
+_BLOCK = 50  # strokes per block when measuring a feature's slow wander over its baseline
+_WANDER_MARGIN = 2.5
+_WARM = 0.95
+_JUDGE_EVERY = 10  # weight of the smoothed mean from which it no longer leans on its first strokes
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    """The monitor's knobs; the defaults are the ones measured in docs/benchmarks.md ("Press health")."""
+
+    learn_strokes: int = 750  # strokes of a context that learn its baseline (3 lots of material)
+    thermal_learn_strokes: int = 2500  # strokes that learn the press's thermal model (about a shift)
+    alpha: float = 1.0 / 400  # weight of a stroke in the smoothed deviations (about an hour of strokes)
+    alert_evidence: float = 8.0  # smoothed z, in units of the smoothing's own noise
+    alert_level: float = 0.2  # 20 % of the way to functional failure
+    clear_level: float = 0.1
+    confirm_strokes: int = 200
+    calibration_strokes: int = 4000  # healthy strokes that measure how much the smoothed values wander
+    context_calibration_strokes: int = 1500  # the same for each operating point (six heats of material)
+    significant: float = 3.0  # a feature counts in a level only beyond this many calibrated noises
+    trip_temp_c: float = 70.0  # oil over-temperature trip: the cooler's functional failure
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ValueError("alpha must be within (0, 1)")
+        if self.learn_strokes < 10 or self.thermal_learn_strokes < 10:
+            raise ValueError("baselines need at least 10 strokes")
+        if not 0 <= self.clear_level < self.alert_level:
+            raise ValueError("clear_level must be below alert_level")
+
+    @property
+    def smoothing_sd(self) -> float:
+        """Standard deviation of an exponentially weighted mean of independent unit-variance z-scores."""
+        return math.sqrt(self.alpha / (2.0 - self.alpha))
+
+
+@dataclass(slots=True)
+class FeatureFit:
+    """Expected value ``intercept + slope · (T − t_ref)`` of one feature in one context, and its spread."""
+
+    intercept: float
+    slope: float
+    t_ref: float
+    scale: float
+    usable: bool = True  # False when the feature wanders by itself as much as an alert-sized change
+
+    def expected(self, temp_c: float | None) -> float:
+        if temp_c is None or not math.isfinite(temp_c):
+            return self.intercept
+        return self.intercept + self.slope * (temp_c - self.t_ref)
+
+
+@dataclass(slots=True)
+class _Context:
+    rows: list[list[float]] = field(default_factory=list)  # [oil temperature, feature values…] while learning
+    names: list[str] = field(default_factory=list)
+    fits: dict[str, FeatureFit] | None = None
+    # Per feature: [smoothed z over this context's own strokes, its weight, strokes counted, Σ smoothed z,
+    # Σ smoothed z²]: how far this operating point wanders by itself once learned (material heats on a part
+    # formed to a position move its force and pressure by several of its stroke-to-stroke spreads). Spread
+    # around its own mean: a deviation carried over from the press's health is an offset, not wander.
+    wander: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Where one watched feature stands: ``change`` in its scale (share or unit), ``share`` of failure."""
+
+    feature: str
+    change: float
+    scale: str
+    share: float
+    evidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubsystemHealth:
+    name: str
+    level: float  # 0 healthy … 1 functional failure (may exceed 1)
+    evidence: float
+    alert: bool
+    worst: str | None
+    contributions: tuple[Contribution, ...]
+    followed: bool  # False when the press sends none of the subsystem's features
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSnapshot:
+    t_s: float
+    strokes: int
+    learning: bool  # the current context (or the whole press) is still learning its baseline
+    subsystems: Mapping[str, SubsystemHealth]
+    anomaly: float  # mean squared smoothed z over every calibrated feature, in calibrated-noise units
+    significant: float = 3.0  # the evidence from which a feature's deviation counts
+
+    def vector(self) -> dict[str, float]:
+        """Each watched feature's signed share of failure (positive = worse) where its deviation is
+        significant, 0 where it is within the feature's usual wander: what fault classifiers read."""
+        out: dict[str, float] = {}
+        for sub in self.subsystems.values():
+            for c in sub.contributions:
+                out[c.feature] = c.share if abs(c.evidence) >= self.significant else 0.0
+        return out
+
+
+class HealthMonitor:
+    """The streaming health of one press; feed strokes with :meth:`update`, read with :meth:`snapshot`."""
+
+    def __init__(self, config: HealthConfig | None = None) -> None:
+        self.config = config or HealthConfig()
+        self._contexts: dict[str, _Context] = {}
+        self._z: dict[str, float] = {}  # smoothed z-score per feature
+        self._change: dict[str, float] = {}  # smoothed change per feature, in its watch's scale
+        self._weight: dict[str, float] = {}  # 1 − (1 − α)^n: corrects the start-up bias of the means
+        self._confirm: dict[str, int] = {}
+        # Per feature: [strokes seen, Σ z̄², Σ change²] of the smoothed values while the press is healthy,
+        # frozen after calibration_strokes. Lots of material, warm-ups and part changes make the smoothed
+        # values wander far more than independent noise would; this is what that wander really is.
+        self._calibration: dict[str, list[float]] = {}
+        self._alerts: set[str] = set()
+        self._unjudged = 0
+        self._context: str | None = None
+        self._strokes = 0
+        self._t_s = 0.0
+        self._learning = True
+        # thermal model
+        self._thermal: thermal.ThermalBaseline | None = None
+        self._thermal_rows: list[tuple[float, float, float, float]] = []
+        self._load_level: float | None = None
+        self._load_t: float | None = None
+        self._watches = {w.feature: w for s in SUBSYSTEMS.values() for w in s.watches}
+
+    # --- feeding ---------------------------------------------------------------------------------------
+
+    def update(self, t_s: float, context: str, features: Mapping[str, float]) -> None:
+        """Take one stroke started at ``t_s`` (seconds, increasing) of operating point ``context``."""
+        self._strokes += 1
+        self._t_s = t_s
+        temp = _finite(features.get(TEMP_FEATURE))
+        values = {k: float(v) for k, v in features.items() if k in self._watches and _finite(v) is not None}
+        excess = self._thermal_excess(t_s, features, temp)
+        if excess is not None:
+            values[OIL_EXCESS] = excess
+        ctx = self._contexts.get(context)
+        if ctx is None:
+            ctx = self._contexts[context] = _Context()
+        self._context = context
+        if ctx.fits is None:
+            self._learning = True
+            self._learn(ctx, temp, {k: v for k, v in values.items() if k != OIL_EXCESS})
+            if excess is not None:
+                self._observe(OIL_EXCESS, excess, FeatureFit(0.0, 0.0, 0.0, self._thermal_scale()), None)
+            return
+        self._learning = False
+        for name, value in values.items():
+            fit = (
+                ctx.fits.get(name) if name != OIL_EXCESS else FeatureFit(0.0, 0.0, 0.0, self._thermal_scale())
+            )
+            if fit is not None:
+                self._observe(name, value, fit, temp, ctx if name != OIL_EXCESS else None)
+        # Alerts are judged every few strokes: smoothed values over hundreds of strokes barely move in
+        # between, and judging costs more than observing.
+        self._unjudged += 1
+        if self._unjudged >= _JUDGE_EVERY:
+            self._judge(self._unjudged)
+            self._unjudged = 0
+
+    def rebaseline(self, subsystems: Iterable[str]) -> None:
+        """After a repair: forget what the named subsystems' features learned and re-learn every context.
+
+        The other subsystems keep their deviations, which the re-learned contexts carry over.
+        """
+        names = set(subsystems)
+        reset = {w.feature for s in names if s in SUBSYSTEMS for w in SUBSYSTEMS[s].watches}
+        for feature in reset:
+            self._z.pop(feature, None)
+            self._change.pop(feature, None)
+            self._weight.pop(feature, None)
+            self._calibration.pop(feature, None)
+        for name in names:
+            self._alerts.discard(name)
+            self._confirm.pop(name, None)
+        if "cooler" in names:
+            self._thermal, self._thermal_rows = None, []
+        for ctx in self._contexts.values():
+            ctx.fits, ctx.rows, ctx.names, ctx.wander = None, [], [], {}
+        self._learning = True
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    @property
+    def alerts(self) -> frozenset[str]:
+        """The subsystems whose alert is open."""
+        return frozenset(self._alerts)
+
+    def snapshot(self) -> HealthSnapshot:
+        subsystems = {name: self._subsystem(sub) for name, sub in SUBSYSTEMS.items()}
+        followed = [f for f in self._z if self._weight.get(f, 0.0) > 0]
+        noise = self.config.smoothing_sd
+        anomaly = sum((self._z[f] / noise) ** 2 for f in followed) / len(followed) if followed else 0.0
+        return HealthSnapshot(
+            self._t_s, self._strokes, self._learning, subsystems, anomaly, self.config.significant
+        )
+
+    # --- persistence -----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "strokes": self._strokes,
+            "t_s": self._t_s,
+            "context": self._context,
+            "learning": self._learning,
+            "contexts": {
+                key: {
+                    "rows": ctx.rows,
+                    "names": ctx.names,
+                    "wander": ctx.wander,
+                    "fits": None
+                    if ctx.fits is None
+                    else {k: [f.intercept, f.slope, f.t_ref, f.scale, f.usable] for k, f in ctx.fits.items()},
+                }
+                for key, ctx in self._contexts.items()
+            },
+            "z": self._z,
+            "change": self._change,
+            "weight": self._weight,
+            "confirm": self._confirm,
+            "unjudged": self._unjudged,
+            "calibration": self._calibration,
+            "alerts": sorted(self._alerts),
+            "thermal": None
+            if self._thermal is None
+            else [
+                self._thermal.tau_s,
+                self._thermal.intercept_c,
+                self._thermal.slope_c_per_kw,
+                self._thermal.scale_c,
+                self._thermal.mean_temp_c,
+            ],
+            "thermal_rows": self._thermal_rows,
+            "load": [self._load_level, self._load_t],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], config: HealthConfig | None = None) -> HealthMonitor:
+        if data.get("version") != 1:
+            raise ValueError(f"unknown health monitor state version {data.get('version')!r}")
+        monitor = cls(config)
+        monitor._strokes = int(data["strokes"])
+        monitor._t_s = float(data["t_s"])
+        monitor._context = data["context"]
+        monitor._learning = bool(data["learning"])
+        for key, raw in data["contexts"].items():
+            fits = raw["fits"]
+            monitor._contexts[key] = _Context(
+                rows=[list(map(float, r)) for r in raw["rows"]],
+                names=list(raw["names"]),
+                wander={k: [float(x) for x in v] for k, v in raw["wander"].items()},
+                fits=None
+                if fits is None
+                else {
+                    k: FeatureFit(float(v[0]), float(v[1]), float(v[2]), float(v[3]), bool(v[4]))
+                    for k, v in fits.items()
+                },
+            )
+        monitor._z = {k: float(v) for k, v in data["z"].items()}
+        monitor._change = {k: float(v) for k, v in data["change"].items()}
+        monitor._weight = {k: float(v) for k, v in data["weight"].items()}
+        monitor._confirm = {k: int(v) for k, v in data["confirm"].items()}
+        monitor._unjudged = int(data["unjudged"])
+        monitor._calibration = {k: [float(x) for x in v] for k, v in data["calibration"].items()}
+        monitor._alerts = set(data["alerts"])
+        th = data["thermal"]
+        monitor._thermal = None if th is None else thermal.ThermalBaseline(*map(float, th))
+        monitor._thermal_rows = [
+            (float(a), float(b), float(c), float(d)) for a, b, c, d in data["thermal_rows"]
+        ]
+        level, t = data["load"]
+        monitor._load_level = None if level is None else float(level)
+        monitor._load_t = None if t is None else float(t)
+        return monitor
+
+    # --- inside ----------------------------------------------------------------------------------------
+
+    def _learn(self, ctx: _Context, temp: float | None, values: dict[str, float]) -> None:
+        if not ctx.names:
+            ctx.names = sorted(values)
+        ctx.rows.append(
+            [temp if temp is not None else math.nan] + [values.get(n, math.nan) for n in ctx.names]
+        )
+        if len(ctx.rows) < self.config.learn_strokes:
+            return
+        table = np.asarray(ctx.rows, dtype=np.float64)
+        temps = table[:, 0]
+        fits: dict[str, FeatureFit] = {}
+        for j, name in enumerate(ctx.names, start=1):
+            column = table[:, j]
+            ok = np.isfinite(column)
+            if ok.sum() < self.config.learn_strokes // 2:
+                continue
+            fits[name] = self._fit_feature(name, column[ok], temps[ok])
+        ctx.fits, ctx.rows = fits, []
+
+    def _fit_feature(self, name: str, column: np.ndarray, temps: np.ndarray) -> FeatureFit:
+        known = np.isfinite(temps)
+        t_ref = float(np.median(temps[known])) if known.any() else 0.0
+        slope = 0.0
+        if known.sum() >= 10 and float(np.ptp(temps[known])) >= _MIN_TEMP_RANGE_C and name != TEMP_FEATURE:
+            slope = float(np.polyfit(temps[known] - t_ref, column[known], 1)[0])
+        shifted = column - slope * np.where(known, temps - t_ref, 0.0)
+        intercept = float(np.median(shifted))
+        residuals = shifted - intercept
+        mad = float(np.median(np.abs(residuals - np.median(residuals))))
+        scale = max(1.4826 * mad, abs(intercept) * _MIN_SCALE_SHARE, _MIN_EXPECTED)
+        watch = self._watches.get(name)
+        usable = True
+        if watch is not None and len(residuals) >= 2 * _BLOCK:
+            # Slow wander over the baseline (material heats on a part formed to a position, where force
+            # follows the material; a warm-up the temperature line misses): if it alone is as large as an
+            # alert-sized change, this feature cannot tell this part's wear from its material here.
+            blocks = residuals[: len(residuals) // _BLOCK * _BLOCK].reshape(-1, _BLOCK).mean(axis=1)
+            wander = float(np.std(blocks, ddof=1))
+            if watch.scale == "relative":
+                wander /= max(abs(intercept), _MIN_EXPECTED)
+            usable = _WANDER_MARGIN * wander <= self.config.alert_level * watch.failure
+        # Carry the press's present deviation into the new context (module docstring, point 2).
+        change = self._change.get(name)
+        if watch is not None and change is not None and self._weight.get(name, 0.0) > 0:
+            settled = change / self._weight[name]
+            if watch.scale == "relative":
+                intercept /= 1.0 + settled
+            else:
+                intercept -= settled
+        return FeatureFit(intercept, slope, t_ref, scale, usable)
+
+    def _observe(
+        self, name: str, value: float, fit: FeatureFit, temp: float | None, ctx: _Context | None = None
+    ) -> None:
+        watch = self._watches.get(name)
+        if watch is None or not fit.usable:
+            return
+        expected = fit.expected(temp)
+        residual = value - expected
+        z = residual / fit.scale
+        change = residual / max(abs(expected), _MIN_EXPECTED) if watch.scale == "relative" else residual
+        a = self.config.alpha
+        if ctx is not None:
+            own = ctx.wander.setdefault(name, [0.0, 0.0, 0.0, 0.0, 0.0])
+            own[0] = (1 - a) * own[0] + a * z
+            own[1] = (1 - a) * own[1] + a
+            if own[1] >= _WARM and own[2] < self.config.context_calibration_strokes:
+                smoothed = own[0] / own[1]
+                own[2] += 1
+                own[3] += smoothed
+                own[4] += smoothed * smoothed
+        self._z[name] = (1 - a) * self._z.get(name, 0.0) + a * z
+        self._change[name] = (1 - a) * self._change.get(name, 0.0) + a * change
+        self._weight[name] = (1 - a) * self._weight.get(name, 0.0) + a
+        if self._weight[name] >= _WARM:
+            cal = self._calibration.setdefault(name, [0.0, 0.0, 0.0])
+            if cal[0] < self.config.calibration_strokes:
+                z_s, change_s = self._z[name] / self._weight[name], self._change[name] / self._weight[name]
+                cal[0] += 1
+                cal[1] += z_s * z_s
+                cal[2] += change_s * change_s
+
+    def _noise(self, name: str) -> tuple[float, float] | None:
+        """Calibrated wander (RMS) of a feature's smoothed z and change, for the press and for the operating
+        point it is working at; None while either is still calibrating."""
+        cal = self._calibration.get(name)
+        if cal is None or cal[0] < self.config.calibration_strokes:
+            return None
+        z_noise = max(math.sqrt(cal[1] / cal[0]), self.config.smoothing_sd)
+        if name != OIL_EXCESS:
+            ctx = self._contexts.get(self._context) if self._context is not None else None
+            own = ctx.wander.get(name) if ctx is not None else None
+            if own is None or own[2] < self.config.context_calibration_strokes:
+                return None
+            mean = own[3] / own[2]
+            z_noise = max(z_noise, math.sqrt(max(own[4] / own[2] - mean * mean, 0.0)))
+        return z_noise, math.sqrt(cal[2] / cal[0])
+
+    def _smoothed(self, name: str) -> tuple[float, float] | None:
+        """Bias-corrected smoothed (z, change) of a feature, or None if never observed."""
+        weight = self._weight.get(name, 0.0)
+        if weight <= 0:
+            return None
+        return self._z[name] / weight, self._change[name] / weight
+
+    def _subsystem(self, sub: Subsystem) -> SubsystemHealth:
+        contributions: list[Contribution] = []
+        for watch in sub.watches:
+            smoothed = self._smoothed(watch.feature)
+            if smoothed is None:
+                continue
+            z, change = smoothed
+            noise = self._noise(watch.feature)
+            evidence = watch.direction * z / noise[0] if noise is not None else 0.0
+            contributions.append(
+                Contribution(
+                    watch.feature,
+                    change,
+                    watch.scale,
+                    watch.direction * change / self._failure(watch),
+                    evidence,
+                )
+            )
+        if not contributions:
+            return SubsystemHealth(sub.name, 0.0, 0.0, False, None, (), False)
+        # Only deviations well beyond the feature's calibrated wander count towards the level.
+        significant = [c for c in contributions if c.evidence >= self.config.significant]
+        worst = max(significant or contributions, key=lambda c: c.share)
+        level = max(max((c.share for c in significant), default=0.0), 0.0)
+        evidence = max(c.evidence for c in contributions)
+        return SubsystemHealth(
+            sub.name, level, evidence, sub.name in self._alerts, worst.feature, tuple(contributions), True
+        )
+
+    def _failure(self, watch: Watch) -> float:
+        if watch.feature == OIL_EXCESS and self._thermal is not None:
+            # The cooler has failed when the oil, at the load it usually runs, would reach the trip.
+            return max(self.config.trip_temp_c - self._thermal.mean_temp_c, 1.0)
+        return watch.failure
+
+    def _judge(self, strokes: int) -> None:
+        for name, sub in SUBSYSTEMS.items():
+            health = self._subsystem(sub)
+            if name in self._alerts:
+                if health.level < self.config.clear_level:
+                    self._alerts.discard(name)
+                continue
+            raised = health.level >= self.config.alert_level and health.evidence >= self.config.alert_evidence
+            count = self._confirm.get(name, 0) + strokes if raised else 0
+            self._confirm[name] = count
+            if count >= self.config.confirm_strokes:
+                self._alerts.add(name)
+                self._confirm[name] = 0
+
+    def _thermal_scale(self) -> float:
+        return self._thermal.scale_c if self._thermal is not None else 1.0
+
+    def _thermal_excess(self, t_s: float, features: Mapping[str, float], temp: float | None) -> float | None:
+        energy = _finite(features.get("energy_kj"))
+        cycle = _finite(features.get("cycle_time_s"))
+        if temp is None or energy is None or cycle is None or cycle <= 0:
+            return None
+        load = energy / cycle
+        if self._thermal is None:
+            self._thermal_rows.append((t_s, load, cycle, temp))
+            if len(self._thermal_rows) >= self.config.thermal_learn_strokes:
+                rows = np.asarray(self._thermal_rows, dtype=np.float64)
+                self._thermal = thermal.ThermalBaseline.fit(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+                self._thermal_rows = []
+                self._load_level = float(
+                    thermal.smoothed_loads(rows[:, 0], rows[:, 1], rows[:, 2], self._thermal.tau_s)[-1]
+                )
+                self._load_t = t_s
+            return None
+        if self._load_level is None or self._load_t is None:
+            self._load_level = load
+        else:
+            self._load_level = thermal.advance(
+                self._load_level, t_s - self._load_t, cycle, load, self._thermal.tau_s
+            )
+        self._load_t = t_s
+        return temp - self._thermal.expected_c(self._load_level)
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+__all__ = [
+    "Contribution",
+    "FeatureFit",
+    "HealthConfig",
+    "HealthMonitor",
+    "HealthSnapshot",
+    "SubsystemHealth",
+    "watched_features",
+]

@@ -1,0 +1,124 @@
+"""The subsystems of a hydraulic press whose health Cadence follows, and the features that show their wear.
+
+Each subsystem lists the per-stroke features that move when it wears (docs/domain.md §1.5), with the
+direction that means "worse" and the change at which the press stops doing its job (functional failure).
+A subsystem's degradation level is the largest of its features' changes measured in those units, so
+0 is the press as it was when its baseline was learned and 1 is functional failure.
+
+The failure changes are defaults from press physics and the quality windows of the parts (a pump that
+lost half its delivery doubles the build-up time and slows the approach by a third; dwell pressure 10 %
+low makes scrap; oil at 70 °C trips the press): a plant can tighten them, never needs to loosen them to
+get useful warnings.
+
+>>> pump = SUBSYSTEMS["pump"]
+>>> [w.feature for w in pump.watches][:2]
+['buildup_time_s', 'approach_speed_mm_s']
+>>> pump.watches[1].direction   # slower approach is worse
+-1
+>>> sorted(SUBSYSTEMS)
+['accumulator', 'cooler', 'pump', 'tooling', 'valves_seals']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal[-1, 1]
+Scale = Literal["relative", "absolute"]
+
+# Derived by the monitor from the slow signals, not sent by the press: oil temperature above what the
+# press's own load explains (cadence.analytics.health.thermal).
+OIL_EXCESS = "oil_excess_c"
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """One feature watched for one subsystem.
+
+    ``failure`` is the change at functional failure: a share of the baseline value when ``scale`` is
+    "relative" (0.5 = +50 %), or a change in the feature's own unit when "absolute" (°C, bar/s).
+    """
+
+    feature: str
+    direction: Direction
+    failure: float
+    scale: Scale = "relative"
+
+    def __post_init__(self) -> None:
+        if not self.failure > 0:
+            raise ValueError(f"{self.feature}: the failure change must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Subsystem:
+    name: str
+    label_fr: str
+    label_en: str
+    watches: tuple[Watch, ...]
+    needs: tuple[str, ...] = ()  # features without which the subsystem cannot be followed at all
+
+    def features(self) -> tuple[str, ...]:
+        return tuple(w.feature for w in self.watches)
+
+
+SUBSYSTEMS: dict[str, Subsystem] = {
+    s.name: s
+    for s in (
+        Subsystem(
+            "pump",
+            "pompe",
+            "pump",
+            (
+                Watch("buildup_time_s", 1, 1.0),  # internal leakage: the pump fills the cylinder slower
+                Watch("approach_speed_mm_s", -1, 0.35),
+                Watch("stroke_time_s", 1, 0.25),
+                Watch("energy_kj", 1, 0.30),
+                Watch("peak_pressure_bar", -1, 0.05),  # 95 % of taught is the "pressure not reached" scrap
+            ),
+        ),
+        Subsystem(
+            "valves_seals",
+            "distributeurs et joints",
+            "valves and seals",
+            (
+                Watch("dwell_pressure_bar", -1, 0.10),  # dwell pressure under 90 % of taught makes scrap
+                Watch("decompression_time_s", 1, 1.0),
+                Watch("command_lag_s", 1, 1.0),
+                Watch("dwell_decay_bar_s", 1, 20.0, "absolute"),
+            ),
+        ),
+        Subsystem(
+            "cooler",
+            "refroidisseur",
+            "cooler",
+            (Watch(OIL_EXCESS, 1, 15.0, "absolute"),),  # replaced by the trip margin when it is known
+            needs=("oil_temp_c", "energy_kj", "cycle_time_s"),
+        ),
+        Subsystem(
+            "accumulator",
+            "accumulateur",
+            "accumulator",
+            (Watch("accumulator_precharge_bar", -1, 0.30),),  # only on presses that report it
+            needs=("accumulator_precharge_bar",),
+        ),
+        Subsystem(
+            "tooling",
+            "outillage",
+            "tooling",
+            (
+                Watch("peak_force_kn", 1, 0.10),  # tonnage monitors trip at 110 %
+                Watch("bdc_position_mm", -1, 0.25, "absolute"),  # the drawing tolerance on the formed height
+            ),
+        ),
+    )
+}
+
+
+def watched_features() -> tuple[str, ...]:
+    """Every feature some subsystem watches, once, in a stable order."""
+    seen: dict[str, None] = {}
+    for subsystem in SUBSYSTEMS.values():
+        for watch in subsystem.watches:
+            seen.setdefault(watch.feature, None)
+    return tuple(seen)
