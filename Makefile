@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 ASSETS_STAMP := src/cadence/web/static/vendor/manifest.json
 VENDOR_ASSETS = npm ci --ignore-scripts --no-audit --no-fund && $(BIN)/python -m cadence.web.assets
 
-.PHONY: install assets catalogs catalogs-extract demo test lint bench clean
+.PHONY: install assets catalogs catalogs-extract demo test lint bench bench-health clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ bench: install
 	$(BIN)/python benchmarks/kpi_year.py --write-docs
 	$(BIN)/python benchmarks/genealogy.py --write-docs
 	$(BIN)/python benchmarks/spc_arl.py --write-docs
+	$(BIN)/python benchmarks/worker_rss.py --write-docs
+
+# Failure anticipation (issue 6): about an hour and a half on 2 cores; the dataset runs read ../shared/datasets.
+bench-health: install
+	$(BIN)/python benchmarks/health_sim.py --write-docs
+	$(BIN)/python benchmarks/nab_detector.py --write-docs
+	$(BIN)/python benchmarks/cmapss_rul.py --write-docs
+	$(BIN)/python benchmarks/public_classification.py --write-docs
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules src/cadence/web/static/vendor

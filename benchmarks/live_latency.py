@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 import psutil
 
+from benchlib import docs
 from benchlib.procs import Proc, _spawn, _wait_ready, clean_env, free_port, port_open
 from cadence.clock import WallClock
 from cadence.config import EXAMPLE_PLANT
@@ -286,15 +287,8 @@ def docs_section(result: dict[str, Any]) -> str:
 
 
 def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace the live section between its markers, or append it; nothing else is touched."""
-    text = path.read_text(encoding="utf-8")
-    if SECTION_START in text and SECTION_END in text:
-        head, rest = text.split(SECTION_START, 1)
-        tail = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md, or append it."""
+    docs.write_section(section, SECTION_START, SECTION_END, path)
 
 
 def main() -> None:

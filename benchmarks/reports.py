@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from benchlib import docs
 from cadence.clock import SimClock, from_datetime
 from cadence.config import EXAMPLE_PLANT
 from cadence.domain import Alarm, Severity
@@ -294,15 +295,8 @@ def docs_section(lines: list[str]) -> str:
 
 
 def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace this benchmark's section between its markers, or append it; nothing else is touched."""
-    text = path.read_text(encoding="utf-8")
-    if SECTION_START in text and SECTION_END in text:
-        head, rest = text.split(SECTION_START, 1)
-        tail = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md, or append it."""
+    docs.write_section(section, SECTION_START, SECTION_END, path)
 
 
 def main() -> None:

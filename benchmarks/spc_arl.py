@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from benchlib import docs
 from cadence.analytics.spc import c as c_chart
 from cadence.analytics.spc import cusum, ewma, hotelling, imr, xbar_r, xbar_s
 from cadence.analytics.spc import np as np_chart
@@ -486,15 +487,8 @@ def docs_section(lines: list[str], command: str) -> str:
 
 
 def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace this benchmark's section between its markers, or append it; nothing else is touched."""
-    text = path.read_text(encoding="utf-8")
-    if SECTION_START in text and SECTION_END in text:
-        head, rest = text.split(SECTION_START, 1)
-        tail = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md, or append it."""
+    docs.write_section(section, SECTION_START, SECTION_END, path)
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cadence.cli_anomaly import anomaly_app
+from cadence.cli_rul import rul_app
 from cadence.config import Settings, load_settings
 from cadence.errors import CadenceError
 
@@ -613,6 +615,8 @@ def user_unlock(
 
 report_app = typer.Typer(help="Reports generated from the store: end-of-shift PDF and CSV.")
 app.add_typer(report_app, name="report")
+app.add_typer(anomaly_app, name="anomaly")
+app.add_typer(rul_app, name="rul")
 
 
 @report_app.command("shift")

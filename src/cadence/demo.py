@@ -145,6 +145,10 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
         console.print(_banner(runtime, simulator, options, url))
         sim_thread.start()
         runtime.start_report_scheduler()  # shift reports on the simulated clock, listed at /reports
+        # Live SPC, KPI rollups and press health, as `serve` runs them. The health pages show their levels
+        # once every part program has learned its baseline and wander: about a simulated day of strokes
+        # (under half an hour at --speed 60); until then they say how many strokes were learned.
+        runtime.start_maintenance()
         _watch(console, runtime, simulator, options, started)
     except KeyboardInterrupt:
         console.print("[yellow]Stopping…[/yellow]")

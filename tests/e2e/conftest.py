@@ -31,6 +31,7 @@ from cadence.config import load_settings
 from cadence.runtime import Runtime, open_runtime
 from cadence.web.app import create_app
 from conftest import ARTIFACTS, require
+from support.auth import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -179,3 +180,21 @@ def live_app(tmp_path: Path) -> Iterator[str]:
             yield url
     finally:
         runtime.close()
+
+
+def watch_problems(page: Page) -> list[str]:
+    """What a page must never show, collected as it happens: script errors, console errors (the browser
+    reports Content-Security-Policy refusals there) and answers of 400 or more."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return problems
+
+
+def sign_in(page: Page, url: str, name: str, next_path: str = "/") -> None:
+    """Open the login form on its way to ``next_path`` and sign in as ``name`` (support.auth.PASSWORD)."""
+    page.goto(f"{url}/login?next={next_path}")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")

@@ -20,7 +20,7 @@ from cadence.auth import Role
 from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.runtime import open_runtime
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
 from integration.test_health_pages import fill
 from support import health_data as hd
 from support.auth import FAST_AUTH, PASSWORD
@@ -52,16 +52,10 @@ def test_from_the_press_to_its_health_and_from_the_alert_back(
     url: str, page_at: PageAt, screenshot: Screenshot, size: tuple[int, int]
 ) -> None:
     page = page_at(*size)
-    problems: list[str] = []  # script errors and Content-Security-Policy refusals
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch_problems(page)
     name = f"{size[0]}x{size[1]}"
 
-    page.goto(f"{url}/login?next=/presses/P01")
-    page.fill("#name", TECHNICIAN)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    sign_in(page, url, TECHNICIAN, "/presses/P01")
     expect(page.locator("#health-link")).to_be_visible()
     screenshot(page, f"health-press-{name}")
     _fits(page)

@@ -25,7 +25,7 @@ from cadence.domain.cycles import Stroke
 from cadence.domain.states import MachineState as S
 from cadence.domain.states import StateChange
 from cadence.runtime import open_runtime
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
 from support.auth import FAST_AUTH, PASSWORD
 
 MIN = 60_000_000
@@ -103,16 +103,10 @@ def test_the_oee_of_a_press_taken_apart(
     plant: Plant, page_at: PageAt, screenshot: Screenshot, size: tuple[int, int]
 ) -> None:
     page = page_at(*size)
-    problems: list[str] = []  # script errors and Content-Security-Policy refusals
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch_problems(page)
     name = f"{size[0]}x{size[1]}"
 
-    page.goto(f"{plant.url}/login?next=/presses/{PRESS}")
-    page.fill("#name", SUPERVISOR)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    sign_in(page, plant.url, SUPERVISOR, f"/presses/{PRESS}")
     expect(page).to_have_url(f"{plant.url}/presses/{PRESS}")
     oee = page.locator("#oee-link")
     expect(oee).to_contain_text("%")

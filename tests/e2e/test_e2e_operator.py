@@ -24,7 +24,7 @@ from cadence.ingest.local import LocalPublisher
 from cadence.runtime import Runtime, open_runtime
 from cadence.services.operator import OperatorService
 from cadence.simulator import PlantSimulator
-from e2e.conftest import assert_fits, serving
+from e2e.conftest import assert_fits, serving, sign_in
 from support.auth import FAST_AUTH, PASSWORD
 
 START_US = 1_764_576_000_000_000  # 2025-12-01T08:00:00Z, a Monday: 09:00 in Paris, the morning shift
@@ -98,10 +98,7 @@ def test_an_operator_shift_on_the_tablet(
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     service = plant.service()
 
-    page.goto(f"{plant.url}/login?next=/presses/{machine}")
-    page.fill("#name", OPERATOR)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    sign_in(page, plant.url, OPERATOR, f"/presses/{machine}")
     expect(page).to_have_url(f"{plant.url}/presses/{machine}")
     expect(page.locator("#operator-link .badge")).to_have_text("1")  # one stop waits for a reason
     _step(page, screenshot, "press", size)

@@ -19,7 +19,7 @@ from cadence.auth import Role
 from cadence.clock import SimClock, to_datetime
 from cadence.config import load_settings
 from cadence.runtime import open_runtime
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
 from support import spc_data as sd
 from support.auth import FAST_AUTH, PASSWORD
 
@@ -58,16 +58,10 @@ def test_limits_from_the_stable_part_show_the_drift(
     url: str, page_at: PageAt, screenshot: Screenshot, size: tuple[int, int]
 ) -> None:
     page = page_at(*size)
-    problems: list[str] = []  # script errors and Content-Security-Policy refusals
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch_problems(page)
     name = f"{size[0]}x{size[1]}"
 
-    page.goto(f"{url}/login?next=/presses/P01")
-    page.fill("#name", SUPERVISOR)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    sign_in(page, url, SUPERVISOR, "/presses/P01")
     page.click("#spc-link")
     expect(page).to_have_url(f"{url}/presses/P01/spc")
     page.click(f".spc-features a[data-feature={sd.FEATURE}]")

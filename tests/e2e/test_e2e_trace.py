@@ -20,7 +20,7 @@ from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.runtime import open_runtime
 from cadence.services.traceability import BOM
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
 from support import trace_data as td
 from support.auth import FAST_AUTH, PASSWORD
 
@@ -52,16 +52,10 @@ def test_from_a_cracked_part_to_its_heat(
     url: str, page_at: PageAt, screenshot: Screenshot, size: tuple[int, int]
 ) -> None:
     page = page_at(*size)
-    problems: list[str] = []  # script errors and Content-Security-Policy refusals
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch_problems(page)
     name = f"{size[0]}x{size[1]}"
 
-    page.goto(f"{url}/login?next=/")
-    page.fill("#name", QUALITY)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    sign_in(page, url, QUALITY, "/")
     page.click("nav a[href='/trace']")  # the menu leads there
     expect(page).to_have_url(f"{url}/trace")
     screenshot(page, f"trace-form-{name}")

@@ -23,7 +23,7 @@ from cadence.domain import Alarm, Severity
 from cadence.domain.workorders import WorkOrderStatus
 from cadence.runtime import Runtime, open_runtime
 from cadence.services.workorders import WorkOrderService
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving
+from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
 from support.auth import FAST_AUTH, PASSWORD
 
 NOW_US = 1_764_576_000_000_000  # 2025-12-01T08:00:00Z, a Monday: 09:00 in Paris
@@ -85,17 +85,11 @@ def test_an_alert_becomes_a_closed_work_order(
     plant: Plant, page_at: PageAt, screenshot: Screenshot, size: tuple[int, int]
 ) -> None:
     page = page_at(*size)
-    problems: list[str] = []  # script errors and Content-Security-Policy refusals
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch_problems(page)
     name = f"{size[0]}x{size[1]}"
     url = plant.url
 
-    page.goto(f"{url}/login?next=/alarms")
-    page.fill("#name", TECHNICIAN)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
+    sign_in(page, url, TECHNICIAN, "/alarms")
     expect(page).to_have_url(f"{url}/alarms")
     button = page.locator(f"#alarm-list a.wo-from[data-alarm='{plant.alarm_id}']")
     expect(button).to_have_text("⚒ Bon de travail")

@@ -54,7 +54,7 @@ def test_a_leaking_pump_raises_one_explained_alert_and_a_forecast(plant: Plant, 
     alarms = health_alarms(store)
     assert raised == 1
     assert [a[0] for a in alarms] == [alarm_code("pump")]
-    code, raised_us, cleared_us, message = alarms[0]
+    _code, raised_us, cleared_us, message = alarms[0]
     assert cleared_us is None
     assert hd.time_of(hd.ONSET) < raised_us < hd.time_of(hd.STROKES)
     assert message.startswith("Fuite interne de pompe suspectée : ")
@@ -64,7 +64,7 @@ def test_a_leaking_pump_raises_one_explained_alert_and_a_forecast(plant: Plant, 
     hours = {p.ts_us for p in points}
     assert len(points) == len(hours) == (hd.time_of(hd.STROKES - 1) - hd.T0) // HOUR_US + 1
     assert all(p.ts_us % HOUR_US == 0 for p in points)
-    assert points[-1].levels["pump"] > 0.3 > points[0].levels["pump"]
+    assert points[-1].levels["pump"] > 0.3 > points[0].levels.get("pump", 0.0)
 
     view = service(plant, store).view(hd.MACHINE, days=5, lang="en")
     pump = next(s for s in view.subsystems if s.name == "pump")
@@ -153,7 +153,9 @@ def test_a_repair_closed_with_rebaseline_makes_the_press_new_normal(plant: Plant
     assert episodes[0].vector["buildup_time_s"] > 0.2
 
 
-def test_the_view_refuses_an_unknown_press_and_shows_an_unread_one_empty(plant: Plant, store: SqliteStore) -> None:
+def test_the_view_refuses_an_unknown_press_and_shows_an_unread_one_empty(
+    plant: Plant, store: SqliteStore
+) -> None:
     with pytest.raises(NotFound):
         service(plant, store).view("P99")
     view = service(plant, store).view("P02")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cadence.analytics.stroke_features import stroke_features
 from cadence.domain.batch import MAX_KEY_INT, Batch, IdempotencyKey
 from cadence.domain.cycles import Stroke, Waveform
 from cadence.domain.plant import Machine
@@ -42,7 +43,6 @@ from cadence.domain.signals import SignalSpec
 from cadence.domain.states import MachineState, StateChange
 from cadence.protocol import MessageKind, encode_batch, topic_for
 from cadence.simulator.faults import Condition, FaultSpec, condition_of, healthy_condition, severities_at
-from cadence.simulator.features import stroke_features
 from cadence.simulator.params import PressParams, press_params
 from cadence.simulator.parts import PartSpec, judge, make_parts
 from cadence.simulator.press import Sensor, StrokeSensors, simulate_stroke

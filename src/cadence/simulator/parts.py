@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from cadence.analytics.stroke_features import stroke_features
 from cadence.simulator.faults import healthy_condition
-from cadence.simulator.features import stroke_features
 from cadence.simulator.params import LEAK_REF_C, PressParams
 from cadence.simulator.press import Phase, Recipe, StopMode, StrokeSensors, simulate_stroke
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from cadence.analytics.stroke_features import stroke_features
 from cadence.domain.cycles import STANDARD_FEATURES
 from cadence.simulator.faults import FaultMode, condition_of, healthy_condition
-from cadence.simulator.features import stroke_features
 from cadence.simulator.params import PressParams, press_params
 from cadence.simulator.parts import PartSpec, make_parts
 from cadence.simulator.press import Phase, StopMode, simulate_stroke

@@ -18,7 +18,8 @@ Every stroke goes through :meth:`HealthMonitor.update`, oldest first. What happe
    of the change at functional failure (0 healthy, 1 failed); its *evidence* is its worst feature's
    smoothed z in units of the smoothing's own noise. An alert opens when both exceed their thresholds
    for ``confirm_strokes`` strokes — a statistically clear change that is also large enough to matter —
-   and closes when the level falls back below ``clear_level`` (after a repair and re-baseline).
+   and closes when the level stays below ``clear_level`` for ``clear_strokes`` strokes, or at once when
+   the subsystem is re-baselined after a repair.
 5. **Oil temperature at equal load** (:mod:`.thermal`) is computed as a derived feature once the press's
    thermal baseline is learned, and watched for the cooler.
 
@@ -30,8 +31,8 @@ resume after a restart exactly where it stopped.
 >>> config = HealthConfig(learn_strokes=50, thermal_learn_strokes=50, alpha=1 / 50,
 ...                       confirm_strokes=20, calibration_strokes=60, context_calibration_strokes=60)
 >>> monitor = HealthMonitor(config)
->>> for i in range(400):
-...     leak = 1.0 + (0.004 * (i - 200) if i > 200 else 0.0)       # build-up time grows after stroke 200
+>>> for i in range(700):
+...     leak = 1.0 + (0.004 * (i - 500) if i > 500 else 0.0)       # build-up time grows after stroke 500
 ...     monitor.update(i * 9.0, "A|D1", {"buildup_time_s": 0.8 * leak + rng.normal(0, 0.004),
 ...                                       "oil_temp_c": 45.0 + rng.normal(0, 0.05)})
 >>> pump = monitor.snapshot().subsystems["pump"]
@@ -57,7 +58,7 @@ _MIN_SCALE_SHARE = 1e-4  # a spread below 0.01 % of the value is a quantised con
 _MIN_EXPECTED = 1e-9
 _BLOCK = 50  # strokes per block when measuring a feature's slow wander over its baseline
 _WANDER_MARGIN = 2.5
-_WARM = 0.95
+_WARM = 0.8
 _JUDGE_EVERY = 10  # weight of the smoothed mean from which it no longer leans on its first strokes
 
 
@@ -68,27 +69,28 @@ class HealthConfig:
     learn_strokes: int = 750  # strokes of a context that learn its baseline (3 lots of material)
     thermal_learn_strokes: int = 2500  # strokes that learn the press's thermal model (about a shift)
     alpha: float = 1.0 / 400  # weight of a stroke in the smoothed deviations (about an hour of strokes)
+    alpha_slow: float = 1.0 / 2400  # for features that follow the material too (about ten heats)
     alert_evidence: float = 8.0  # smoothed z, in units of the smoothing's own noise
     alert_level: float = 0.2  # 20 % of the way to functional failure
     clear_level: float = 0.1
     confirm_strokes: int = 200
+    clear_strokes: int = 3000  # strokes below clear_level before an open alert clears (about a shift)
     calibration_strokes: int = 4000  # healthy strokes that measure how much the smoothed values wander
     context_calibration_strokes: int = 1500  # the same for each operating point (six heats of material)
     significant: float = 3.0  # a feature counts in a level only beyond this many calibrated noises
     trip_temp_c: float = 70.0  # oil over-temperature trip: the cooler's functional failure
 
     def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise ValueError("alpha must be within (0, 1)")
+        if not (0 < self.alpha < 1 and 0 < self.alpha_slow < 1):
+            raise ValueError("alpha and alpha_slow must be within (0, 1)")
         if self.learn_strokes < 10 or self.thermal_learn_strokes < 10:
             raise ValueError("baselines need at least 10 strokes")
         if not 0 <= self.clear_level < self.alert_level:
             raise ValueError("clear_level must be below alert_level")
 
-    @property
-    def smoothing_sd(self) -> float:
+    def smoothing_sd(self, alpha: float) -> float:
         """Standard deviation of an exponentially weighted mean of independent unit-variance z-scores."""
-        return math.sqrt(self.alpha / (2.0 - self.alpha))
+        return math.sqrt(alpha / (2.0 - alpha))
 
 
 @dataclass(slots=True)
@@ -252,9 +254,12 @@ class HealthMonitor:
 
     def snapshot(self) -> HealthSnapshot:
         subsystems = {name: self._subsystem(sub) for name, sub in SUBSYSTEMS.items()}
-        followed = [f for f in self._z if self._weight.get(f, 0.0) > 0]
-        noise = self.config.smoothing_sd
-        anomaly = sum((self._z[f] / noise) ** 2 for f in followed) / len(followed) if followed else 0.0
+        calibrated = [(f, n[0]) for f in self._z if self._weight.get(f, 0.0) > 0 and (n := self._noise(f))]
+        anomaly = (
+            sum((self._z[f] / self._weight[f] / noise) ** 2 for f, noise in calibrated) / len(calibrated)
+            if calibrated
+            else 0.0
+        )
         return HealthSnapshot(
             self._t_s, self._strokes, self._learning, subsystems, anomaly, self.config.significant
         )
@@ -401,7 +406,7 @@ class HealthMonitor:
         residual = value - expected
         z = residual / fit.scale
         change = residual / max(abs(expected), _MIN_EXPECTED) if watch.scale == "relative" else residual
-        a = self.config.alpha
+        a = self._alpha(watch)
         if ctx is not None:
             own = ctx.wander.setdefault(name, [0.0, 0.0, 0.0, 0.0, 0.0])
             own[0] = (1 - a) * own[0] + a * z
@@ -411,6 +416,11 @@ class HealthMonitor:
                 own[2] += 1
                 own[3] += smoothed
                 own[4] += smoothed * smoothed
+            # An operating point joins the press's deviations only once its own wander is measured and
+            # small beside an alert-sized change; until then (and for good when it wanders too much, as
+            # force does on a part formed to a position) its strokes would only stir the press's values.
+            if self._own_wander(name, ctx) is None:
+                return
         self._z[name] = (1 - a) * self._z.get(name, 0.0) + a * z
         self._change[name] = (1 - a) * self._change.get(name, 0.0) + a * change
         self._weight[name] = (1 - a) * self._weight.get(name, 0.0) + a
@@ -422,20 +432,37 @@ class HealthMonitor:
                 cal[1] += z_s * z_s
                 cal[2] += change_s * change_s
 
+    def _alpha(self, watch: Watch) -> float:
+        return self.config.alpha_slow if watch.slow else self.config.alpha
+
+    def _own_wander(self, name: str, ctx: _Context) -> float | None:
+        """The calibrated spread of a context's smoothed z for ``name``; None while it is still being
+        measured or when it is too large for the feature to show wear at this operating point."""
+        own = ctx.wander.get(name)
+        fit = ctx.fits.get(name) if ctx.fits is not None else None
+        watch = self._watches.get(name)
+        if own is None or fit is None or watch is None or own[2] < self.config.context_calibration_strokes:
+            return None
+        mean = own[3] / own[2]
+        spread = math.sqrt(max(own[4] / own[2] - mean * mean, 0.0))
+        in_change = spread * fit.scale
+        if watch.scale == "relative":
+            in_change /= max(abs(fit.intercept), _MIN_EXPECTED)
+        if _WANDER_MARGIN * in_change > self.config.alert_level * watch.failure:
+            return None
+        return spread
+
     def _noise(self, name: str) -> tuple[float, float] | None:
-        """Calibrated wander (RMS) of a feature's smoothed z and change, for the press and for the operating
-        point it is working at; None while either is still calibrating."""
+        """Calibrated wander of a feature's smoothed z (the press's, and the largest of the operating points
+        feeding it) and of its change; None while still calibrating."""
         cal = self._calibration.get(name)
         if cal is None or cal[0] < self.config.calibration_strokes:
             return None
-        z_noise = max(math.sqrt(cal[1] / cal[0]), self.config.smoothing_sd)
-        if name != OIL_EXCESS:
-            ctx = self._contexts.get(self._context) if self._context is not None else None
-            own = ctx.wander.get(name) if ctx is not None else None
-            if own is None or own[2] < self.config.context_calibration_strokes:
-                return None
-            mean = own[3] / own[2]
-            z_noise = max(z_noise, math.sqrt(max(own[4] / own[2] - mean * mean, 0.0)))
+        z_noise = max(math.sqrt(cal[1] / cal[0]), self.config.smoothing_sd(self._alpha(self._watches[name])))
+        for ctx in self._contexts.values():
+            spread = self._own_wander(name, ctx)
+            if spread is not None:
+                z_noise = max(z_noise, spread)
         return z_noise, math.sqrt(cal[2] / cal[0])
 
     def _smoothed(self, name: str) -> tuple[float, float] | None:
@@ -484,15 +511,26 @@ class HealthMonitor:
         for name, sub in SUBSYSTEMS.items():
             health = self._subsystem(sub)
             if name in self._alerts:
-                if health.level < self.config.clear_level:
+                # An open alert clears only after a long quiet spell: a part change can hide a feature
+                # for a while (another operating point, still calibrating), which is not a repair.
+                clear = (
+                    self.config.clear_level
+                    * (sub.alert_level or self.config.alert_level)
+                    / self.config.alert_level
+                )
+                quiet = self._confirm.get(name, 0) + strokes if health.level < clear else 0
+                self._confirm[name] = quiet
+                if quiet >= self.config.clear_strokes:
                     self._alerts.discard(name)
+                    self._confirm[name] = 0
                 continue
-            raised = health.level >= self.config.alert_level and health.evidence >= self.config.alert_evidence
+            threshold = sub.alert_level if sub.alert_level is not None else self.config.alert_level
+            raised = health.level >= threshold and health.evidence >= self.config.alert_evidence
             count = self._confirm.get(name, 0) + strokes if raised else 0
             self._confirm[name] = count
             if count >= self.config.confirm_strokes:
                 self._alerts.add(name)
-                self._confirm[name] = 0
+                self._confirm[name] = 0  # from now on it counts the quiet strokes
 
     def _thermal_scale(self) -> float:
         return self._thermal.scale_c if self._thermal is not None else 1.0

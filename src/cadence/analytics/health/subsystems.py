@@ -44,6 +44,7 @@ class Watch:
     direction: Direction
     failure: float
     scale: Scale = "relative"
+    slow: bool = False  # smoothed over many more strokes: the feature also follows each heat of material
 
     def __post_init__(self) -> None:
         if not self.failure > 0:
@@ -57,6 +58,7 @@ class Subsystem:
     label_en: str
     watches: tuple[Watch, ...]
     needs: tuple[str, ...] = ()  # features without which the subsystem cannot be followed at all
+    alert_level: float | None = None  # its own alert threshold (share of failure); None: the plant's
 
     def features(self) -> tuple[str, ...]:
         return tuple(w.feature for w in self.watches)
@@ -94,6 +96,10 @@ SUBSYSTEMS: dict[str, Subsystem] = {
             "cooler",
             (Watch(OIL_EXCESS, 1, 15.0, "absolute"),),  # replaced by the trip margin when it is known
             needs=("oil_temp_c", "energy_kj", "cycle_time_s"),
+            # Oil at equal load is read to a few tenths of a degree, and a fouling cooler loses its last
+            # capacity fastest (the temperature rise grows as 1 / effectiveness): alert at a tenth of the
+            # way to the trip, a couple of degrees, not a fifth.
+            alert_level=0.1,
         ),
         Subsystem(
             "accumulator",
@@ -107,8 +113,10 @@ SUBSYSTEMS: dict[str, Subsystem] = {
             "outillage",
             "tooling",
             (
-                Watch("peak_force_kn", 1, 0.10),  # tonnage monitors trip at 110 %
-                Watch("bdc_position_mm", -1, 0.25, "absolute"),  # the drawing tolerance on the formed height
+                # A worn die needs more force, as a harder heat of material does: only smoothing over many
+                # heats tells the slow wear from the heat-to-heat scatter.
+                Watch("peak_force_kn", 1, 0.10, slow=True),  # tonnage monitors trip at 110 %
+                Watch("bdc_position_mm", -1, 0.25, "absolute", slow=True),  # the drawing tolerance
             ),
         ),
     )

@@ -281,7 +281,8 @@ def health_page(
     ranked = sorted(view.subsystems, key=lambda s: -s.health.level)
     cards = []
     for s in ranked:
-        state = state_of(s.health.level, s.health.alert, config.alert_level)
+        own = SUBSYSTEMS[s.name].alert_level if s.name in SUBSYSTEMS else None
+        state = state_of(s.health.level, s.health.alert, own if own is not None else config.alert_level)
         cards.append(
             {
                 "name": s.name,

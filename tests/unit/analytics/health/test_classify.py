@@ -10,8 +10,8 @@ import pytest
 
 from cadence.analytics.health.classify import SIGNATURES, Episode, classify
 from cadence.analytics.health.subsystems import SUBSYSTEMS
+from cadence.analytics.stroke_features import stroke_features
 from cadence.simulator.faults import FaultMode, condition_of, healthy_condition
-from cadence.simulator.features import stroke_features
 from cadence.simulator.params import press_params
 from cadence.simulator.parts import make_parts
 from cadence.simulator.press import simulate_stroke

@@ -1,7 +1,10 @@
-"""Per-stroke features computed from the sampled curves, as a gateway would (docs/domain.md §1.3).
+"""Per-stroke features of a hydraulic press, computed from its sampled curves (docs/domain.md §1.3).
 
-The gateway sees the measured, noisy, quantised curves and the PLC's step marks (which phase each sample
-belongs to); it never sees the simulator's parameters. Definitions:
+What a gateway computes at the press from what it reads there (the simulator's gateways do, and so can an
+edge agent written in Python): the measured, noisy, quantised pressure, position, force and motor power
+of one stroke, sampled every ``dt_us``, and the PLC's step marks (``phase_starts``: the first sample of
+each step, in the order approach, slowdown, pressing, dwell, decompression, return; a step may be empty).
+Definitions:
 
 * ``stroke_time_s``: approach start to return end; ``cycle_time_s`` adds the operator's loading gap
   before the next stroke (stops in between are booked as states, not as cycle time).
@@ -17,25 +20,29 @@ belongs to); it never sees the simulator's parameters. Definitions:
 * ``approach_speed_mm_s`` and ``return_speed_mm_s``: mean speed between 10 % and 90 % of the travel.
 * ``energy_kj``: integral of the motor power over the stroke; ``oil_temp_c``: tank temperature at start.
 
->>> import numpy as np
->>> from cadence.simulator.params import press_params
->>> from cadence.simulator.faults import healthy_condition
->>> from cadence.simulator.press import Recipe, simulate_stroke
->>> params = press_params("P01", 100, np.random.default_rng(0))
->>> recipe = Recipe.for_force(params, 0.8, 0.008, 2.0, 0.8)
->>> curves = simulate_stroke(params, healthy_condition(params), recipe)
->>> features = stroke_features(curves, oil_temp_c=45.0, gap_s=4.0)
->>> 150 < features["approach_speed_mm_s"] < 300, features["cycle_time_s"] > features["stroke_time_s"]
-(True, True)
+>>> from types import SimpleNamespace
+>>> dt = 0.002                                     # 500 Hz
+>>> t = np.arange(0, 3.0, dt)
+>>> pressure = np.interp(t, [0, 1.0, 1.2, 1.5, 2.5, 2.6, 3.0], [5, 5, 20, 200, 195, 10, 5])
+>>> position = np.interp(t, [0, 1.0, 1.5, 2.6, 3.0], [0, 150, 152, 152, 0])
+>>> curves = SimpleNamespace(dt_us=2000, duration_us=3_000_000, pressure_bar=pressure,
+...     position_mm=position, force_kn=pressure * 4.2, power_kw=np.full(len(t), 12.0),
+...     phase_starts=(0, 450, 500, 750, 1250, 1400))
+>>> f = stroke_features(curves, oil_temp_c=45.0, gap_s=4.0)
+>>> f["peak_pressure_bar"], f["cycle_time_s"], round(f["energy_kj"], 1)
+(200.0, 7.0, 36.0)
+>>> round(f["dwell_decay_bar_s"], 2), round(f["buildup_time_s"], 3)
+(5.0, 0.26)
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
 from cadence.domain.cycles import STANDARD_FEATURES
 from cadence.domain.samples import F64
-from cadence.simulator.press import Phase, StrokeCurves
 
 _BDC_WINDOW = 5  # samples of the moving mean used for the bottom dead centre
 
@@ -68,19 +75,48 @@ def _travel_speed(position: F64, dt: float, descending: bool) -> float:
     return abs(0.8 * travel) / (t90 - t10)
 
 
-def stroke_features(curves: StrokeCurves, oil_temp_c: float, gap_s: float) -> dict[str, float]:
+class Curves(Protocol):
+    """The sampled curves of one stroke and the PLC's step marks (module docstring)."""
+
+    @property
+    def dt_us(self) -> int: ...
+    @property
+    def duration_us(self) -> int: ...
+    @property
+    def pressure_bar(self) -> F64: ...
+    @property
+    def position_mm(self) -> F64: ...
+    @property
+    def force_kn(self) -> F64: ...
+    @property
+    def power_kw(self) -> F64: ...
+    @property
+    def phase_starts(self) -> tuple[int, ...]: ...
+
+
+# The PLC steps, in order (index into ``phase_starts``).
+APPROACH, SLOWDOWN, PRESSING, DWELL, DECOMPRESSION, RETURN = range(6)
+
+
+def _phase(curves: Curves, step: int) -> slice:
+    starts = curves.phase_starts
+    end = starts[step + 1] if step + 1 < len(starts) else len(curves.pressure_bar)
+    return slice(starts[step], end)
+
+
+def stroke_features(curves: Curves, oil_temp_c: float, gap_s: float) -> dict[str, float]:
     """The :data:`~cadence.domain.cycles.STANDARD_FEATURES` of one stroke, from its measured curves."""
     dt = curves.dt_us / 1e6
     p, x = curves.pressure_bar, curves.position_mm
     stroke_time = curves.duration_us / 1e6
     peak = float(p.max())
 
-    approach = curves.phase_slice(Phase.APPROACH)
-    slowdown = curves.phase_slice(Phase.SLOWDOWN)
-    pressing = curves.phase_slice(Phase.PRESSING)
-    dwell = curves.phase_slice(Phase.DWELL)
-    decompression = curves.phase_slice(Phase.DECOMPRESSION)
-    back = curves.phase_slice(Phase.RETURN)
+    approach = _phase(curves, APPROACH)
+    slowdown = _phase(curves, SLOWDOWN)
+    pressing = _phase(curves, PRESSING)
+    dwell = _phase(curves, DWELL)
+    decompression = _phase(curves, DECOMPRESSION)
+    back = _phase(curves, RETURN)
 
     # build-up: rise above the pressure the ram needed just before touching the blank
     before = p[slowdown] if slowdown.stop > slowdown.start else p[approach]
