@@ -98,6 +98,7 @@ class PressTrack:
     last_s: float = 0.0
     recent: deque[bool] = dataclasses.field(default_factory=lambda: deque(maxlen=SCRAP_WINDOW))
     severity: float = 0.0
+    failure_level: float | None = None  # the faulty subsystem's level when the press failed
     hour: int | None = None
     update_s: float = 0.0
 
@@ -155,6 +156,9 @@ def run(seed: int, onset_h: float, life_h: float, max_days: float) -> dict[str, 
                 why = "oil trip"
             if why is not None:
                 track.failure_s, track.failure_why = t, why
+                owner = OWNER[FaultMode(track.mode)] if track.mode else None
+                snap = track.monitor.snapshot()
+                track.failure_level = snap.subsystems[owner].level if owner in snap.subsystems else None
         before = track.monitor.alerts
         tick = time.perf_counter()
         track.monitor.update(t, f"{stroke.part or '-'}|{stroke.die or '-'}", stroke.features)
@@ -225,6 +229,7 @@ def run(seed: int, onset_h: float, life_h: float, max_days: float) -> dict[str, 
                 "onset_s": t.onset_s,
                 "failure_s": t.failure_s,
                 "failure_why": t.failure_why,
+                "failure_level": t.failure_level,
                 "alerts": t.alerts,
                 "strokes": t.strokes,
                 "healthy_s": t.healthy_s if t.onset_s is not None else (t.last_s - (t.first_s or 0.0)),
@@ -263,6 +268,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     "onset_day": None if p["onset_s"] is None else p["onset_s"] / DAY_S,
                     "failure_day": None if failure is None else failure / DAY_S,
                     "failure_why": p["failure_why"],
+                    "failure_level": p["failure_level"],
                     "alert_day": None if hit is None else hit["t"] / DAY_S,
                     "severity": None if hit is None else hit["severity"],
                     "lead_days": lead,
@@ -305,8 +311,9 @@ def markdown(summary: dict[str, Any], args: argparse.Namespace, elapsed_s: float
         " = calendar days from the first alert on the faulty subsystem to functional failure.",
         "",
         "| seed | press | fault | onset (day) | alert (day) | severity at alert | failure (day, why) |"
-        " lead time (days) | diagnosis at alert | forecast at alert (days) | actual (days) | other alerts |",
-        "|---:|---|---|---:|---:|---:|---|---:|---|---|---:|---|",
+        " level at failure | lead time (days) | diagnosis at alert | forecast at alert (days) | actual (days) |"
+        " other alerts |",
+        "|---:|---|---|---:|---:|---:|---|---:|---:|---|---|---:|---|",
     ]
     for r in summary["rows"]:
         diag = "—" if r["diagnosis"] is None else f"{r['diagnosis']} ({r['confidence']:.0%})"
@@ -314,7 +321,8 @@ def markdown(summary: dict[str, Any], args: argparse.Namespace, elapsed_s: float
         fail = "—" if r["failure_day"] is None else f"{r['failure_day']:.1f} ({r['failure_why']})"
         lines.append(
             f"| {r['seed']} | {r['machine']} | {r['mode']} | {_fmt(r['onset_day'])} |"
-            f" {_fmt(r['alert_day'])} | {_fmt(r['severity'], 2)} | {fail} | **{_fmt(r['lead_days'])}** |"
+            f" {_fmt(r['alert_day'])} | {_fmt(r['severity'], 2)} | {fail} | {_fmt(r['failure_level'], 2)} |"
+            f" **{_fmt(r['lead_days'])}** |"
             f" {diag} | {fc} |"
             f" {_fmt(r['actual_days'])} | {', '.join(r['other_alerts']) or '—'} |"
         )

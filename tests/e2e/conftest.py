@@ -19,7 +19,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING
 import pytest
 import uvicorn
 
+from cadence.auth import Role
+from cadence.clock import SimClock
 from cadence.config import load_settings
 from cadence.runtime import Runtime, open_runtime
 from cadence.web.app import create_app
 from conftest import ARTIFACTS, require
-from support.auth import PASSWORD
+from support.auth import FAST_AUTH, PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -198,3 +200,22 @@ def sign_in(page: Page, url: str, name: str, next_path: str = "/") -> None:
     page.fill("#name", name)
     page.fill("#password", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
+
+
+@contextmanager
+def serving_plant(
+    data_dir: Path, now_us: int, fill: Callable[[Runtime], object], users: Mapping[str, Role]
+) -> Iterator[str]:
+    """The real app over the example plant at ``data_dir`` on a simulated clock at ``now_us``, filled by
+    ``fill``, with an administrator and ``users`` (name → role, password support.auth.PASSWORD),
+    served until the block ends."""
+    runtime = open_runtime(load_settings(data_dir=data_dir, **FAST_AUTH), clock=SimClock(start_us=now_us))
+    try:
+        fill(runtime)
+        runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
+        for name, role in users.items():
+            runtime.auth.create_user(name, role, PASSWORD)
+        with serving(runtime) as url:
+            yield url
+    finally:
+        runtime.close()

@@ -17,13 +17,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cadence.auth import Role
-from cadence.clock import SimClock
-from cadence.config import load_settings
-from cadence.runtime import open_runtime
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
+from e2e.conftest import (
+    TABLET_SIZES,
+    PageAt,
+    Screenshot,
+    assert_fits,
+    serving_plant,
+    sign_in,
+    watch_problems,
+)
 from integration.test_health_pages import fill
 from support import health_data as hd
-from support.auth import FAST_AUTH, PASSWORD
 
 TECHNICIAN = "tech.maintenance"
 
@@ -32,15 +36,8 @@ TECHNICIAN = "tech.maintenance"
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app over a store holding the evaluated history (read-only here: one store for both sizes)."""
     data_dir: Path = tmp_path_factory.mktemp("health-e2e")
-    runtime = open_runtime(load_settings(data_dir=data_dir, **FAST_AUTH), clock=SimClock(start_us=hd.T0))
-    fill(runtime)
-    runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
-    runtime.auth.create_user(TECHNICIAN, Role.MAINTENANCE, PASSWORD)
-    try:
-        with serving(runtime) as url:
-            yield url
-    finally:
-        runtime.close()
+    with serving_plant(data_dir, hd.T0, fill, {TECHNICIAN: Role.MAINTENANCE}) as url:
+        yield url
 
 
 def _fits(page: Page) -> None:

@@ -16,12 +16,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cadence.auth import Role
-from cadence.clock import SimClock, to_datetime
-from cadence.config import load_settings
-from cadence.runtime import open_runtime
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
+from cadence.clock import to_datetime
+from e2e.conftest import (
+    TABLET_SIZES,
+    PageAt,
+    Screenshot,
+    assert_fits,
+    serving_plant,
+    sign_in,
+    watch_problems,
+)
 from support import spc_data as sd
-from support.auth import FAST_AUTH, PASSWORD
 
 SUPERVISOR = "chef.qualite"
 
@@ -30,15 +35,8 @@ SUPERVISOR = "chef.qualite"
 def url(tmp_path: Path) -> Iterator[str]:
     """The real app over a store holding P01's stable then drifting strokes; a fresh store per size, so
     each run starts without limits."""
-    runtime = open_runtime(load_settings(data_dir=tmp_path, **FAST_AUTH), clock=SimClock(start_us=sd.NOW))
-    sd.fill(runtime)
-    runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
-    runtime.auth.create_user(SUPERVISOR, Role.SUPERVISOR, PASSWORD)
-    try:
-        with serving(runtime) as url:
-            yield url
-    finally:
-        runtime.close()
+    with serving_plant(tmp_path, sd.NOW, sd.fill, {SUPERVISOR: Role.SUPERVISOR}) as url:
+        yield url
 
 
 def _fits(page: Page) -> None:

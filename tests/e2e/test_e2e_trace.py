@@ -16,13 +16,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cadence.auth import Role
-from cadence.clock import SimClock
-from cadence.config import load_settings
-from cadence.runtime import open_runtime
 from cadence.services.traceability import BOM
-from e2e.conftest import TABLET_SIZES, PageAt, Screenshot, assert_fits, serving, sign_in, watch_problems
+from e2e.conftest import (
+    TABLET_SIZES,
+    PageAt,
+    Screenshot,
+    assert_fits,
+    serving_plant,
+    sign_in,
+    watch_problems,
+)
 from support import trace_data as td
-from support.auth import FAST_AUTH, PASSWORD
 
 QUALITY = "qualite"
 
@@ -32,15 +36,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app over a store holding the two presses' parts (tests/support/trace_data.py)."""
     data_dir: Path = tmp_path_factory.mktemp("trace-e2e")
     now = td.T0 + 300 * td.MINUTE
-    runtime = open_runtime(load_settings(data_dir=data_dir, **FAST_AUTH), clock=SimClock(start_us=now))
-    td.fill(runtime)
-    runtime.auth.create_user("admin-0", Role.ADMIN, PASSWORD)
-    runtime.auth.create_user(QUALITY, Role.SUPERVISOR, PASSWORD)
-    try:
-        with serving(runtime) as url:
-            yield url
-    finally:
-        runtime.close()
+    with serving_plant(data_dir, now, td.fill, {QUALITY: Role.SUPERVISOR}) as url:
+        yield url
 
 
 def _fits(page: Page) -> None:

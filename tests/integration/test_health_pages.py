@@ -2,7 +2,7 @@
 the runtime's maintenance loop does it (default monitor settings).
 
 Data (:func:`fill`, built on tests/support/health_data.py): P01 runs healthy for 8 000 strokes, then its
-pump leaks more every stroke (build-up time up to +50 % at stroke 20 000). P02 had the same fault
+pump leaks more every stroke (build-up time up to +12 % at stroke 20 000). P02 had the same fault
 earlier: its alert was turned into a work order, closed with "pump leak" found, which labelled the
 episode P01 now resembles. P03 has only started learning (300 strokes); P04 was never read.
 """
@@ -40,8 +40,8 @@ API = "/api/v1/machines/P01/health"
 
 
 def leak(i: int) -> float:
-    """The share the leak adds to P01's build-up time at stroke ``i`` (+50 % at the last stroke)."""
-    return max(0, i - ONSET) * 0.5 / (STROKES - ONSET)
+    """The share the leak adds to P01's build-up time at stroke ``i`` (+12 % at the last stroke)."""
+    return max(0, i - ONSET) * 0.12 / (STROKES - ONSET)
 
 
 def _write(runtime: Runtime, machine: str, items: list[Stroke], source: str) -> None:

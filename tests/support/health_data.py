@@ -3,7 +3,7 @@
 Synthetic strokes every 9 s from :data:`T0`, alternating two part programs (operating points) every
 :data:`SWITCH_EVERY` strokes; the oil warms from 38 to 50 °C over every 2 000 strokes (a working day's
 warm-up) and hot oil speeds the ram a little. From :data:`ONSET` on, ``leak(i)`` lengthens the
-pressure build-up by a growing share (up to +50 % at :data:`STROKES`), slows the approach by a third of
+pressure build-up by a growing share (up to +12 % at :data:`STROKES`), slows the approach by a third of
 that share and adds a quarter of it to the energy, as a pump losing volumetric efficiency does. Values
 are drawn from a seeded generator, so every test sees the same press.
 
@@ -56,8 +56,8 @@ NOISE = {"buildup_time_s": 0.005, "approach_speed_mm_s": 0.12, "dwell_pressure_b
 
 
 def growing_leak(i: int) -> float:
-    """The share the leak adds to the build-up time at stroke ``i``: 0 until ONSET, +50 % at STROKES."""
-    return max(0, i - ONSET) * 0.5 / (STROKES - ONSET)
+    """The share the leak adds to the build-up time at stroke ``i``: 0 until ONSET, +12 % at STROKES."""
+    return max(0, i - ONSET) * 0.12 / (STROKES - ONSET)
 
 
 def features(

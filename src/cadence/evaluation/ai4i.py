@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from cadence.errors import BadRequest
+from cadence.evaluation.files import fail, read_text
 
 COLUMNS = (
     "UDI", "Product ID", "Type", "Air temperature [K]", "Process temperature [K]",
@@ -78,33 +78,18 @@ class Ai4iData:
         return label
 
 
-def _fail(path: Path, message: str, line: int | None = None) -> BadRequest:
-    where = f"{path}, line {line}" if line is not None else f"{path}"
-    context: dict[str, object] = {"file": str(path)}
-    if line is not None:
-        context["line"] = line
-    return BadRequest(f"{where}: {message}", **context)
-
-
 def _text(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(path, f"{size:,} bytes; the AI4I 2020 file is about 0.5 MB")
-        return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory, not the CSV file") from None
-    except UnicodeDecodeError as err:
-        raise _fail(path, f"not UTF-8 text (byte {err.start})") from None
-    except OSError as err:
-        raise _fail(path, f"cannot be read ({err.strerror})") from None
+    return read_text(
+        path,
+        limit_bytes=MAX_FILE_BYTES,
+        limit_note="the AI4I 2020 file is about 0.5 MB",
+        expected="UTF-8 text",
+    )
 
 
 def _flag(path: Path, line: int, column: str, cell: str) -> int:
     if cell not in ("0", "1"):
-        raise _fail(path, f"column {column!r}: {cell!r} is not 0 or 1", line)
+        raise fail(path, f"column {column!r}: {cell!r} is not 0 or 1", line)
     return int(cell)
 
 
@@ -115,23 +100,23 @@ def read_ai4i(path: Path) -> Ai4iData:
     reader = csv.reader(io.StringIO(_text(path), newline=""))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != COLUMNS:
-        raise _fail(path, f"header is not UCI's 14 columns ({', '.join(COLUMNS)})", 1)
+        raise fail(path, f"header is not UCI's 14 columns ({', '.join(COLUMNS)})", 1)
     udi, ids, types, process, failure = [], [], [], [], []
     modes: dict[str, list[int]] = {mode: [] for mode in MODES}
     for line, cells in enumerate(reader, start=2):
         if not cells:
             continue
         if len(cells) != len(COLUMNS):
-            raise _fail(path, f"{len(cells)} values, expected {len(COLUMNS)}", line)
+            raise fail(path, f"{len(cells)} values, expected {len(COLUMNS)}", line)
         row = dict(zip(COLUMNS, (c.strip() for c in cells), strict=True))
         try:
             udi.append(int(row["UDI"]))
         except ValueError:
-            raise _fail(path, f"UDI {row['UDI']!r} is not an integer", line) from None
+            raise fail(path, f"UDI {row['UDI']!r} is not an integer", line) from None
         if row["Type"] not in TYPES:
-            raise _fail(path, f"Type {row['Type']!r} is not L, M or H", line)
+            raise fail(path, f"Type {row['Type']!r} is not L, M or H", line)
         if not row["Product ID"].startswith(row["Type"]):
-            raise _fail(path, f"Product ID {row['Product ID']!r} does not start with its Type", line)
+            raise fail(path, f"Product ID {row['Product ID']!r} does not start with its Type", line)
         ids.append(row["Product ID"])
         types.append(row["Type"])
         values = []
@@ -139,18 +124,18 @@ def read_ai4i(path: Path) -> Ai4iData:
             try:
                 value = float(row[column])
             except ValueError:
-                raise _fail(path, f"column {column!r}: {row[column]!r} is not a number", line) from None
+                raise fail(path, f"column {column!r}: {row[column]!r} is not a number", line) from None
             if not math.isfinite(value) or value < 0:
-                raise _fail(path, f"column {column!r}: {row[column]!r} is not a finite number ≥ 0", line)
+                raise fail(path, f"column {column!r}: {row[column]!r} is not a finite number ≥ 0", line)
             values.append(value)
         process.append(values)
         failure.append(_flag(path, line, "Machine failure", row["Machine failure"]))
         for mode in MODES:
             modes[mode].append(_flag(path, line, mode, row[mode]))
     if not udi:
-        raise _fail(path, "no data rows after the header")
+        raise fail(path, "no data rows after the header")
     if len(set(udi)) != len(udi):
-        raise _fail(path, "UDI values repeat; each row has its own identifier")
+        raise fail(path, "UDI values repeat; each row has its own identifier")
     return Ai4iData(
         path,
         np.array(udi, dtype=np.int64),

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from cadence.errors import BadRequest
+from cadence.evaluation.files import fail, read_text
 
 # Header names of the CSV conversion, in NASA's column order (SOURCE.md, "Columns"): unit, cycle,
 # 3 operational settings, 21 sensors.
@@ -73,43 +73,28 @@ class Trajectories:
         return int(self.units.size)
 
 
-def _fail(path: Path, message: str, line: int | None = None) -> BadRequest:
-    where = f"{path}, line {line}" if line is not None else f"{path}"
-    context: dict[str, object] = {"file": str(path)}
-    if line is not None:
-        context["line"] = line
-    return BadRequest(f"{where}: {message}", **context)
-
-
 def _text(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(path, f"{size:,} bytes; a C-MAPSS file is expected below 200 MiB")
-        return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory, not a data file") from None
-    except UnicodeDecodeError as err:
-        raise _fail(path, f"not text (byte {err.start}); expected ASCII numbers") from None
-    except OSError as err:
-        raise _fail(path, f"cannot be read ({err.strerror})") from None
+    return read_text(
+        path,
+        limit_bytes=MAX_FILE_BYTES,
+        limit_note="a C-MAPSS file is expected below 200 MiB",
+        expected="text; expected ASCII numbers",
+    )
 
 
 def _number(path: Path, line: int, column: str, cell: str) -> float:
     try:
         value = float(cell)
     except ValueError:
-        raise _fail(path, f"column {column}: {cell.strip()!r} is not a number", line) from None
+        raise fail(path, f"column {column}: {cell.strip()!r} is not a number", line) from None
     if not math.isfinite(value):
-        raise _fail(path, f"column {column}: {cell.strip()!r} is not a finite number", line)
+        raise fail(path, f"column {column}: {cell.strip()!r} is not a finite number", line)
     return value
 
 
 def _whole(path: Path, line: int, column: str, value: float) -> int:
     if value != int(value) or value < 1:
-        raise _fail(path, f"column {column}: {value:g} is not a whole number from 1 up", line)
+        raise fail(path, f"column {column}: {value:g} is not a whole number from 1 up", line)
     return int(value)
 
 
@@ -118,7 +103,7 @@ def read_trajectories(path: Path) -> Trajectories:
     text = _text(path)
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not numbered:
-        raise _fail(path, f"empty file; expected rows of the {len(COLUMNS)} C-MAPSS columns")
+        raise fail(path, f"empty file; expected rows of the {len(COLUMNS)} C-MAPSS columns")
     names: tuple[str, ...] = COLUMNS
     rows: list[tuple[int, list[str]]]
     if "," in numbered[0][1]:
@@ -126,7 +111,7 @@ def read_trajectories(path: Path) -> Trajectories:
         header = tuple(cell.strip() for cell in next(csv.reader([header_text])))
         expected = (COLUMNS, (*COLUMNS, RUL_COLUMN))
         if tuple(h.upper() for h in header) not in expected:
-            raise _fail(
+            raise fail(
                 path,
                 f"header {', '.join(header)!r} is not the C-MAPSS columns "
                 f"{', '.join(COLUMNS)} (optionally followed by {RUL_COLUMN})",
@@ -138,7 +123,7 @@ def read_trajectories(path: Path) -> Trajectories:
     else:
         rows = [(n, line.split()) for n, line in numbered]
     if not rows:
-        raise _fail(path, "a header but no data rows")
+        raise fail(path, "a header but no data rows")
 
     width = len(names)
     values = np.empty((len(rows), width), dtype=np.float64)
@@ -148,7 +133,7 @@ def read_trajectories(path: Path) -> Trajectories:
     previous_unit, previous_cycle = 0, 0
     for i, (line, cells) in enumerate(rows):
         if len(cells) != width:
-            raise _fail(path, f"{len(cells)} values, expected {width} ({', '.join(names)})", line)
+            raise fail(path, f"{len(cells)} values, expected {width} ({', '.join(names)})", line)
         row = [_number(path, line, name, cell) for name, cell in zip(names, cells, strict=True)]
         unit = _whole(path, line, names[0], row[0])
         cycle = _whole(path, line, names[1], row[1])
@@ -156,18 +141,18 @@ def read_trajectories(path: Path) -> Trajectories:
             # A unit must be one block starting at cycle 1: a reappearing unit means shuffled or
             # concatenated files, and a later first cycle means a truncated trajectory.
             if unit in seen:
-                raise _fail(path, f"unit {unit} appears again after other units; rows must be grouped", line)
+                raise fail(path, f"unit {unit} appears again after other units; rows must be grouped", line)
             if cycle != 1:
-                raise _fail(path, f"unit {unit} starts at cycle {cycle}, expected cycle 1", line)
+                raise fail(path, f"unit {unit} starts at cycle {cycle}, expected cycle 1", line)
             seen.add(unit)
         elif cycle != previous_cycle + 1:
-            raise _fail(
+            raise fail(
                 path,
                 f"unit {unit}: cycle {cycle} follows cycle {previous_cycle}, expected {previous_cycle + 1}",
                 line,
             )
         if width > len(COLUMNS) and row[-1] < 0:
-            raise _fail(path, f"column {RUL_COLUMN}: {row[-1]:g} is negative", line)
+            raise fail(path, f"column {RUL_COLUMN}: {row[-1]:g} is negative", line)
         values[i] = row
         units[i], cycles[i] = unit, cycle
         previous_unit, previous_cycle = unit, cycle
@@ -189,19 +174,19 @@ def read_rul(path: Path) -> NDArray[np.int64]:
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
-        raise _fail(path, "empty file; expected one RUL (whole number of cycles) per line")
+        raise fail(path, "empty file; expected one RUL (whole number of cycles) per line")
     out = np.empty(len(lines), dtype=np.int64)
     for i, text in enumerate(lines):
         cell = text.strip()
         # A blank line in the middle would shift every later unit's truth by one: refuse it.
         if not cell:
-            raise _fail(path, "blank line; line k must hold the RUL of test unit k", i + 1)
+            raise fail(path, "blank line; line k must hold the RUL of test unit k", i + 1)
         try:
             value = int(cell)
         except ValueError:
-            raise _fail(path, f"{cell!r} is not a whole number of cycles", i + 1) from None
+            raise fail(path, f"{cell!r} is not a whole number of cycles", i + 1) from None
         if value < 0:
-            raise _fail(path, f"{value} is negative; a remaining useful life is 0 or more", i + 1)
+            raise fail(path, f"{value} is negative; a remaining useful life is 0 or more", i + 1)
         out[i] = value
     return out
 
@@ -213,7 +198,7 @@ def pair_with_truth(test: Trajectories, rul: NDArray[np.int64], rul_path: Path) 
     """
     ids = np.sort(test.unit_ids)
     if ids.size != rul.size or not np.array_equal(ids, np.arange(1, rul.size + 1)):
-        raise _fail(
+        raise fail(
             rul_path,
             f"{rul.size} RUL values for the {ids.size} units of {test.path} "
             f"(units {ids[0]}..{ids[-1]}); line k must be the RUL of unit k",

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cadence.errors import BadRequest
+from cadence.evaluation.files import fail, read_text
 
 SENSORS = ("TS1", "TS2", "TS3", "TS4")
 SAMPLES_PER_CYCLE = 60  # 1 Hz over the 60-s load cycle
@@ -87,31 +88,17 @@ class HydraulicRig:
         return int(self.features.shape[0])
 
 
-def _fail(path: Path, message: str, line: int | None = None) -> BadRequest:
-    where = f"{path}, line {line}" if line is not None else f"{path}"
-    context: dict[str, object] = {"file": str(path)}
-    if line is not None:
-        context["line"] = line
-    return BadRequest(f"{where}: {message}", **context)
-
-
 def _lines(path: Path) -> list[tuple[int, str]]:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(path, f"{size:,} bytes; a file of this dataset is below 1 MB")
-        text = path.read_bytes().decode("ascii")
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory, not a data file") from None
-    except UnicodeDecodeError as err:
-        raise _fail(path, f"not ASCII text (byte {err.start}); expected tab-separated numbers") from None
-    except OSError as err:
-        raise _fail(path, f"cannot be read ({err.strerror})") from None
+    text = read_text(
+        path,
+        limit_bytes=MAX_FILE_BYTES,
+        limit_note="a file of this dataset is below 1 MB",
+        encoding="ascii",
+        expected="ASCII text; expected tab-separated numbers",
+    )
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not numbered:
-        raise _fail(path, "empty file")
+        raise fail(path, "empty file")
     return numbered
 
 
@@ -121,15 +108,15 @@ def read_matrix(path: Path, columns: int = SAMPLES_PER_CYCLE) -> NDArray[np.floa
     for number, line in _lines(path):
         cells = line.rstrip("\r").split("\t")
         if len(cells) != columns:
-            raise _fail(path, f"{len(cells)} tab-separated values, expected {columns}", number)
+            raise fail(path, f"{len(cells)} tab-separated values, expected {columns}", number)
         row = []
         for index, cell in enumerate(cells, start=1):
             try:
                 value = float(cell)
             except ValueError:
-                raise _fail(path, f"column {index}: {cell.strip()!r} is not a number", number) from None
+                raise fail(path, f"column {index}: {cell.strip()!r} is not a number", number) from None
             if not math.isfinite(value):
-                raise _fail(path, f"column {index}: {cell.strip()!r} is not a finite number", number)
+                raise fail(path, f"column {index}: {cell.strip()!r} is not a finite number", number)
             row.append(value)
         rows.append(row)
     return np.array(rows, dtype=np.float64)
@@ -141,15 +128,15 @@ def read_profile(path: Path) -> Profile:
     for number, line in _lines(path):
         cells = line.rstrip("\r").split("\t")
         if len(cells) != len(PROFILE_COLUMNS):
-            raise _fail(path, f"{len(cells)} values, expected {len(PROFILE_COLUMNS)}", number)
+            raise fail(path, f"{len(cells)} values, expected {len(PROFILE_COLUMNS)}", number)
         for index, (name, cell) in enumerate(zip(PROFILE_COLUMNS, cells, strict=True)):
             try:
                 value = int(cell)
             except ValueError:
-                raise _fail(path, f"{name}: {cell.strip()!r} is not an integer", number) from None
+                raise fail(path, f"{name}: {cell.strip()!r} is not an integer", number) from None
             if value not in PROFILE_VALUES[name]:
                 allowed = ", ".join(map(str, PROFILE_VALUES[name]))
-                raise _fail(path, f"{name}: {value} is not one of {allowed}", number)
+                raise fail(path, f"{name}: {value} is not one of {allowed}", number)
             columns[index].append(value)
     arrays = [np.array(values, dtype=np.int64) for values in columns]
     return Profile(*arrays)
@@ -191,7 +178,7 @@ def read_rig(folder: Path) -> HydraulicRig:
         path = raw / f"{sensor}.txt"
         matrix = read_matrix(path)
         if matrix.shape[0] != len(profile):
-            raise _fail(path, f"{matrix.shape[0]} cycles, but {profile_path.name} has {len(profile)}")
+            raise fail(path, f"{matrix.shape[0]} cycles, but {profile_path.name} has {len(profile)}")
         blocks.append(cycle_features(matrix))
     return HydraulicRig(folder, np.hstack(blocks), tuple(feature_names()), profile)
 
@@ -204,21 +191,21 @@ def read_derived_table(path: Path) -> tuple[NDArray[np.int64], NDArray[np.float6
     header_line, header_text = numbered[0]
     header = next(csv.reader([header_text]))
     if header != expected:
-        raise _fail(path, f"header is not the documented columns ({', '.join(expected)})", header_line)
+        raise fail(path, f"header is not the documented columns ({', '.join(expected)})", header_line)
     cycles: list[int] = []
     features: list[list[float]] = []
     profile: list[list[int]] = [[] for _ in PROFILE_COLUMNS]
     for number, line in numbered[1:]:
         cells = line.split(",")
         if len(cells) != len(expected):
-            raise _fail(path, f"{len(cells)} values, expected {len(expected)}", number)
+            raise fail(path, f"{len(cells)} values, expected {len(expected)}", number)
         try:
             cycles.append(int(cells[0]))
             features.append([float(c) for c in cells[1 : 1 + len(feature_names())]])
             for index, cell in enumerate(cells[1 + len(feature_names()) :]):
                 profile[index].append(int(cell))
         except ValueError:
-            raise _fail(path, "a value is not a number", number) from None
+            raise fail(path, "a value is not a number", number) from None
     return (
         np.array(cycles, dtype=np.int64),
         np.array(features, dtype=np.float64),

@@ -51,13 +51,13 @@ SHARPNESS = 12.0  # softmax temperature on cosine similarities: 0.1 of cosine â‰
 SIGNATURES: dict[str, tuple[dict[str, float], ...]] = {
     "pump_leak": (
         {
-            "stroke_time_s": 0.53,
-            "energy_kj": 0.55,
-            "peak_pressure_bar": 0.36,
-            "approach_speed_mm_s": 0.29,
-            "bdc_position_mm": 0.27,
-            "buildup_time_s": 0.24,
-            "dwell_pressure_bar": 0.18,
+            "buildup_time_s": 0.70,
+            "energy_kj": 0.41,
+            "stroke_time_s": 0.39,
+            "peak_pressure_bar": 0.26,
+            "approach_speed_mm_s": 0.22,
+            "bdc_position_mm": 0.21,
+            "dwell_pressure_bar": 0.13,
         },
     ),
     "seal_wear": ({"dwell_decay_bar_s": 0.90, "dwell_pressure_bar": 0.40},),

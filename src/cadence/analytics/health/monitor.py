@@ -32,7 +32,7 @@ resume after a restart exactly where it stopped.
 ...                       confirm_strokes=20, calibration_strokes=60, context_calibration_strokes=60)
 >>> monitor = HealthMonitor(config)
 >>> for i in range(700):
-...     leak = 1.0 + (0.004 * (i - 500) if i > 500 else 0.0)       # build-up time grows after stroke 500
+...     leak = 1.0 + (0.001 * (i - 500) if i > 500 else 0.0)       # build-up time grows after stroke 500
 ...     monitor.update(i * 9.0, "A|D1", {"buildup_time_s": 0.8 * leak + rng.normal(0, 0.004),
 ...                                       "oil_temp_c": 45.0 + rng.normal(0, 0.05)})
 >>> pump = monitor.snapshot().subsystems["pump"]

@@ -52,12 +52,11 @@ def test_without_the_temperature_line_warm_ups_would_look_like_wear() -> None:
 
 
 def test_a_growing_pump_leak_is_flagged_with_its_features() -> None:
-    onset = 4_000
-    monitor = run(press(12_000, leak=lambda i: max(0, i - onset) * 0.5 / 8_000))
+    monitor = run(press(12_000, leak=hd.growing_leak))
     pump = monitor.snapshot().subsystems["pump"]
     assert "pump" in monitor.alerts
     assert pump.worst == "buildup_time_s"
-    assert 0.3 < pump.level < 0.6  # +50 % build-up at the end, failure at +100 %, smoothing lags a little
+    assert 0.3 < pump.level < 0.6  # +12 % build-up at the end, failure at +25 %, smoothing lags a little
     moved = {c.feature for c in pump.contributions if c.evidence >= CONFIG.significant}
     assert {"buildup_time_s", "approach_speed_mm_s", "energy_kj"} <= moved
 
@@ -65,13 +64,13 @@ def test_a_growing_pump_leak_is_flagged_with_its_features() -> None:
 def test_the_alert_comes_when_the_change_is_both_clear_and_large() -> None:
     raised_at = None
     monitor = HealthMonitor(CONFIG)
-    leak = lambda i: max(0, i - 4_000) * 0.5 / 8_000  # noqa: E731
+    leak = hd.growing_leak
     for i, (t, context, features) in enumerate(press(12_000, leak=leak)):
         monitor.update(t, context, features)
         if raised_at is None and "pump" in monitor.alerts:
             raised_at = i
     assert raised_at is not None
-    # The level crosses alert_level (20 % of the way, +20 % build-up) at stroke ~7 200; smoothing and
+    # The level crosses alert_level (20 % of the way, +5 % build-up) at stroke ~7 300; smoothing and
     # confirmation add a few hundred strokes, never thousands.
     assert 7_000 < raised_at < 8_200
 
@@ -103,7 +102,7 @@ def test_a_new_part_learned_during_a_leak_starts_from_the_press_health_not_from_
 
 
 def test_rebaseline_forgets_the_repaired_subsystem_and_relearns() -> None:
-    monitor = run(press(12_000, leak=lambda i: max(0, i - 4_000) * 0.5 / 8_000))
+    monitor = run(press(12_000, leak=hd.growing_leak))
     assert "pump" in monitor.alerts
     monitor.rebaseline(["pump"])
     assert "pump" not in monitor.alerts
@@ -115,7 +114,7 @@ def test_rebaseline_forgets_the_repaired_subsystem_and_relearns() -> None:
 
 
 def test_state_round_trip_resumes_exactly() -> None:
-    strokes = list(press(9_000, leak=lambda i: max(0, i - 4_000) * 0.5 / 8_000))
+    strokes = list(press(9_000, leak=hd.growing_leak))
     whole = run(iter(strokes))
     first = run(iter(strokes[:5_000]))
     resumed = HealthMonitor.from_dict(json.loads(json.dumps(first.to_dict())), CONFIG)
