@@ -3,19 +3,26 @@
 For each numeric column, per row ``t`` (from rows ``0 … t`` only):
 
 1. **novelty** — 1 when the value lands in a cell of the grid that no earlier row visited (grid of
-   ``bins`` cells over the range of the first ``warmup_rows`` rows, unbounded beyond it), or when the
+   ``bins`` cells over the range of the first ``warmup_rows`` rows, unbounded beyond it with cells
+   ``growth`` times wider each step outwards), or when the
    mean of the block of ``block_rows`` rows ending here does so on the grid of block means (the slow
    view, reported on each block's last row); 0 otherwise. ``orders`` longer than 1 add sequence contexts
    (:mod:`.novelty`): on the NAB corpus they changed no score, so the default is cells alone;
 2. **deviation** — the larger forecast-error z of :mod:`.deviation` over ``reference_rows`` (a long
    mean and the previous value), scale from the previous ``scale_rows`` rows, squashed with ``half``;
-3. raw score = ``novelty_weight · novelty + (1 − novelty_weight) · deviation``, 0 during the warm-up;
-   with several columns, the largest raw score of the row;
-4. :func:`~.suppression.suppress_repeats` over ``repeat_rows`` rows with ``repeat_margin``.
+3. **surprise** — :func:`~.likelihood.surprise` of the squashed deviation: the mean of its last
+   ``likelihood_rows`` values against the distribution of that mean over the previous ``scale_rows``
+   rows, as ``−log10`` of a Gaussian tail; ``likelihood_digits`` digits of surprise count as full;
+4. raw score = the larger of ``novelty_weight · novelty + (1 − novelty_weight) · deviation`` and
+   ``likelihood_weight · min(1, surprise / likelihood_digits)``, 0 during the warm-up; with several
+   columns, the largest raw score of the row;
+5. :func:`~.suppression.suppress_repeats` over ``repeat_rows`` rows with ``repeat_margin``.
 
-So a score above ``novelty_weight`` (0.7) means "somewhere new", graded by how abrupt the move was;
-below it, only the deviation speaks. Scores are exactly reproducible: the same rows give the same
-scores, and rows added at the end never change earlier scores.
+So a score above ``novelty_weight`` (0.7) means "somewhere new" (graded by how abrupt the move was) or
+"a run of deviations this series has not produced in a long time" (a calibrated surprise, up to
+``likelihood_weight``, 0.9); below 0.7 it is a mild surprise or the size of a move alone. Scores are
+exactly reproducible: the same rows give the same scores, and rows added at the end never change
+earlier scores.
 
 >>> rng = np.random.default_rng(7)
 >>> v = 20.0 + rng.normal(0.0, 1.0, 1000)
@@ -34,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cadence.analytics.anomaly.deviation import prediction_error_z, squash
+from cadence.analytics.anomaly.likelihood import surprise
 from cadence.analytics.anomaly.novelty import Grid, block_novelty, context_novelty
 from cadence.analytics.anomaly.suppression import suppress_repeats
 
@@ -48,6 +56,7 @@ class DetectorConfig:
     """
 
     bins: int = 8
+    growth: float = 1.2
     warmup_rows: int = 150
     orders: tuple[int, ...] = (1,)
     block_rows: int = 12
@@ -55,25 +64,34 @@ class DetectorConfig:
     scale_rows: int = 6400
     half: float = 3.0
     novelty_weight: float = 0.7
+    likelihood_rows: int = 10
+    likelihood_digits: float = 5.0
+    likelihood_weight: float = 0.9
     repeat_rows: int = 100
     repeat_margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.bins < 1 or self.warmup_rows < 1 or self.block_rows < 1 or self.repeat_rows < 1:
             raise ValueError("bins, warmup_rows, block_rows and repeat_rows must be at least 1")
+        if not self.growth >= 1.0:
+            raise ValueError(f"growth must be at least 1 (equal cells), not {self.growth}")
         if not self.orders or min(self.orders) < 1:
             raise ValueError(f"orders must be positive context lengths, not {self.orders}")
         if not self.reference_rows or min(self.reference_rows) < 1 or self.scale_rows < 2:
             raise ValueError("reference_rows must be at least 1 row each and scale_rows at least 2")
         if not 0.0 <= self.novelty_weight <= 1.0 or self.half <= 0 or self.repeat_margin < 0:
             raise ValueError("novelty_weight must lie in [0, 1], half above 0 and repeat_margin at least 0")
+        if self.likelihood_rows < 1 or not 0.0 <= self.likelihood_weight <= 1.0:
+            raise ValueError("likelihood_rows must be at least 1 and likelihood_weight lie in [0, 1]")
+        if self.likelihood_digits <= 0:
+            raise ValueError(f"likelihood_digits must be above 0, not {self.likelihood_digits}")
 
 
 DEFAULT = DetectorConfig()
 
 
 def raw_scores(values: FloatArray, config: DetectorConfig = DEFAULT) -> FloatArray:
-    """Steps 1–3 for one column: the score before repeat suppression, in [0, 1)."""
+    """Steps 1–4 for one column: the score before repeat suppression, in [0, 1)."""
     values = np.asarray(values, dtype=np.float64)
     n = values.shape[0]
     if not all(math.isfinite(v) for v in values.tolist()):
@@ -81,14 +99,19 @@ def raw_scores(values: FloatArray, config: DetectorConfig = DEFAULT) -> FloatArr
     out = np.zeros(n, dtype=np.float64)
     if n <= config.warmup_rows:
         return out
-    grid = Grid.from_warmup(values[: config.warmup_rows], config.bins)
+    grid = Grid.from_warmup(values[: config.warmup_rows], config.bins, config.growth)
     novelty = np.maximum(
         context_novelty(grid.cells(values), config.orders),
-        block_novelty(values, config.block_rows, config.bins, config.warmup_rows, config.orders),
+        block_novelty(
+            values, config.block_rows, config.bins, config.warmup_rows, config.orders, growth=config.growth
+        ),
     )
     z = np.max([prediction_error_z(values, r, config.scale_rows) for r in config.reference_rows], axis=0)
+    deviation = squash(z, config.half)
     w = config.novelty_weight
-    out = w * novelty + (1.0 - w) * squash(z, config.half)
+    digits = surprise(deviation, config.likelihood_rows, config.scale_rows)
+    calibrated = config.likelihood_weight * np.minimum(digits / config.likelihood_digits, 1.0)
+    out = np.maximum(w * novelty + (1.0 - w) * deviation, calibrated)
     out[: config.warmup_rows] = 0.0
     return out
 

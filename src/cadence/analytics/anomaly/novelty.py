@@ -1,21 +1,29 @@
 """Context novelty: has the series ever been in this state, or passed through this short sequence?
 
 Values are cut into cells of a fixed grid (:class:`Grid`, set from the first rows); the context of
-order m at row t is the sequence of the last m cells. A context never seen before is new. The novelty
-of a row is the share of the orders whose context is new: 1 when the value lands in a cell never visited
-(which makes every order new), between 0 and 1 when only the way of getting there is new, 0 for a
-familiar stretch. Memory is never forgotten, so a pattern alerts the first time only: a daily cycle or a
-recurring spike stops being news once seen. The detector uses order 1 (cells alone) by default.
+order m at row t is the sequence of the last m cells. Beyond the range of the first rows the cells
+widen geometrically (``growth``): far from anything seen, novelty is relative, so a spike twice as high
+as the last one is new while a spike a few percent off an earlier one is not (with equal cells, every
+spike of a heavy-tailed series lands in a fresh cell of the sparse far range). A context never seen
+before is new. The novelty of a row is the share of the orders whose context is new: 1 when the value
+lands in a cell never visited (which makes every order new), between 0 and 1 when only the way of
+getting there is new, 0 for a familiar stretch. Memory is never forgotten, so a pattern alerts the first
+time only: a daily cycle or a recurring spike stops being news once seen. The detector uses order 1
+(cells alone) by default.
 
 >>> grid = Grid.from_warmup(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), bins=4)
 >>> grid.width, grid.cells(np.array([0.0, 2.0, 3.9, 9.0])).tolist()
 (1.0, [0, 2, 3, 9])
+>>> wide = Grid.from_warmup(np.array([0.0, 4.0]), bins=4, growth=2.0)   # beyond: widths 1, 2, 4, 8 …
+>>> wide.cells(np.array([3.9, 4.5, 5.5, 7.5, 11.5, -0.5, -2.0])).tolist()
+[3, 4, 5, 6, 7, -1, -2]
 >>> context_novelty(np.array([0, 1, 0, 1, 0, 1, 5]), orders=(1, 2)).tolist()
 [0.5, 1.0, 0.5, 0.0, 0.0, 0.0, 1.0]
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,13 +40,21 @@ _FLAT_RELATIVE_WIDTH = 1e-3
 
 @dataclass(frozen=True)
 class Grid:
-    """Cells ``[origin + k·width, origin + (k+1)·width)`` for every integer k (unbounded both ways)."""
+    """Cells ``[origin + k·width, origin + (k+1)·width)`` for k in ``0 … bins − 1`` (the warm-up range),
+    then, on either side, cells of width ``width·growth^j`` for j = 0, 1, 2 … going outwards (unbounded
+    both ways; ``growth = 1`` keeps every cell the same width)."""
 
     origin: float
     width: float
+    bins: int = 1
+    growth: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.width > 0 or self.bins < 1 or not self.growth >= 1.0:
+            raise ValueError("a grid needs a width above 0, at least 1 cell and a growth of at least 1")
 
     @classmethod
-    def from_warmup(cls, warmup: FloatArray, bins: int) -> Grid:
+    def from_warmup(cls, warmup: FloatArray, bins: int, growth: float = 1.0) -> Grid:
         """The range of the warm-up rows cut into ``bins`` cells; later values may fall outside it."""
         if warmup.shape[0] == 0:
             raise ValueError("the grid needs at least one warm-up value")
@@ -46,11 +62,20 @@ class Grid:
         width = (high - low) / bins
         if not width > 0:
             width = max(abs(low), 1.0) * _FLAT_RELATIVE_WIDTH
-        return cls(low, width)
+        return cls(low, width, bins, growth)
 
     def cells(self, values: FloatArray) -> IntArray:
-        """The cell number of each value."""
-        out: IntArray = np.floor((values - self.origin) / self.width).astype(np.int64)
+        """The cell number of each value (0 … bins − 1 inside the warm-up range)."""
+        u = (values - self.origin) / self.width
+        if self.growth > 1.0:
+            # Cell j beyond an edge starts (growth^j − 1)/(growth − 1) widths out: invert that sum.
+            rate = self.growth - 1.0
+            beyond_high = np.maximum(u - self.bins, 0.0)
+            beyond_low = np.maximum(-u, 0.0)
+            steps = math.log(self.growth)
+            u = np.where(u > self.bins, self.bins + np.log1p(beyond_high * rate) / steps, u)
+            u = np.where(beyond_low > 0, -np.log1p(beyond_low * rate) / steps, u)
+        out: IntArray = np.floor(u).astype(np.int64)
         return out
 
 
@@ -79,7 +104,7 @@ def context_novelty(cells: IntArray, orders: Sequence[int]) -> FloatArray:
 
 
 def block_novelty(
-    values: FloatArray, size: int, bins: int, warmup_rows: int, orders: Sequence[int]
+    values: FloatArray, size: int, bins: int, warmup_rows: int, orders: Sequence[int], *, growth: float = 1.0
 ) -> FloatArray:
     """Context novelty of the series averaged over consecutive blocks of ``size`` rows.
 
@@ -97,7 +122,7 @@ def block_novelty(
     if warm_blocks < 1 or blocks <= warm_blocks:
         return out
     means = values[: blocks * size].reshape(blocks, size).mean(axis=1)
-    grid = Grid.from_warmup(means[:warm_blocks], bins)
+    grid = Grid.from_warmup(means[:warm_blocks], bins, growth)
     novelty = context_novelty(grid.cells(means), orders)
     novelty[:warm_blocks] = 0.0  # the warm-up blocks defined the grid: their novelty means nothing
     out[np.arange(blocks) * size + size - 1] = novelty

@@ -70,6 +70,19 @@ def test_a_changed_shape_alerts_without_a_new_value() -> None:
     assert s[600:2304].max() < ALERT
 
 
+def test_a_run_of_wild_steps_within_the_usual_range_alerts_through_the_surprise() -> None:
+    """Values stay inside a familiar range and each step is merely large; thirty of them in a row are
+    not ordinary. Novelty cannot see it (no new band), the surprise channel does."""
+    rng = np.random.default_rng(11)
+    v = rng.uniform(0.0, 10.0, 3000)
+    v[2500:2530] = np.tile([0.3, 9.7], 15) + rng.uniform(-0.2, 0.2, 30)
+    s = score_series(v)
+    assert s[2500:2530].max() >= ALERT
+    assert s[600:2500].max() < ALERT
+    without = score_series(v, DetectorConfig(likelihood_weight=0.0))
+    assert without[2500:2530].max() < ALERT
+
+
 def test_warmup_rows_score_zero_and_short_series_are_all_zero() -> None:
     v = _daily(np.random.default_rng(2))
     assert score_series(v)[: DEFAULT.warmup_rows].max() == 0.0
@@ -94,5 +107,9 @@ def test_bad_input_and_configuration_are_refused() -> None:
         DetectorConfig(novelty_weight=1.5)
     with pytest.raises(ValueError):
         DetectorConfig(orders=())
+    with pytest.raises(ValueError):
+        DetectorConfig(likelihood_rows=0)
+    with pytest.raises(ValueError):
+        DetectorConfig(likelihood_digits=0.0)
     with pytest.raises(ValueError):
         score_columns(np.zeros((10, 0)))
