@@ -311,8 +311,8 @@ def markdown(summary: dict[str, Any], args: argparse.Namespace, elapsed_s: float
         " = calendar days from the first alert on the faulty subsystem to functional failure.",
         "",
         "| seed | press | fault | onset (day) | alert (day) | severity at alert | failure (day, why) |"
-        " level at failure | lead time (days) | diagnosis at alert | forecast at alert (days) | actual (days) |"
-        " other alerts |",
+        " level at failure | lead time (days) | diagnosis at alert | forecast at alert (days) |"
+        " actual (days) | other alerts |",
         "|---:|---|---|---:|---:|---:|---|---:|---:|---|---|---:|---|",
     ]
     for r in summary["rows"]:
