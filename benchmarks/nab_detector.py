@@ -15,8 +15,8 @@ What is measured:
   quoted (min–max beside it). Reading the files is not timed.
 * **Sensitivity.** The standard score when each key parameter is halved and doubled (others at their
   defaults; the novelty and likelihood weights move by ±0.1 instead, as doubling would leave [0, 1]),
-  the grid with one cell fewer or more, and ablations without the widening cells and without the
-  surprise channel, so a reader can judge how much the defaults were fitted to this corpus.
+  the novelty radius one step finer or coarser, and ablations without the widening radius and
+  without the surprise channel, so a reader can judge how much the defaults were fitted to this corpus.
 
 Usage::
 
@@ -117,34 +117,28 @@ def sensitivity_cases() -> list[tuple[str, str, DetectorConfig, DetectorConfig]]
 
     return [
         (
-            "bins (grid cells over the warm-up range)",
-            str(d.bins),
-            _with(bins=d.bins // 2),
-            _with(bins=d.bins * 2),
+            "resolution (warm-up range / novelty radius)",
+            f"{d.resolution:g}",
+            _with(resolution=d.resolution / 2),
+            _with(resolution=d.resolution * 2),
         ),
         (
-            "bins ± 1 (neighbours: how lucky the grid is)",
-            str(d.bins),
-            _with(bins=d.bins - 1),
-            _with(bins=d.bins + 1),
+            "resolution ± 1 (neighbours)",
+            f"{d.resolution:g}",
+            _with(resolution=d.resolution - 1),
+            _with(resolution=d.resolution + 1),
         ),
         (
-            "growth (cell widening beyond the warm-up range; growth − 1 halved/doubled)",
+            "growth (radius widening beyond the warm-up range; growth − 1 halved/doubled)",
             f"{d.growth:g}",
             _with(growth=round(1.0 + (d.growth - 1.0) / 2, 6)),
             _with(growth=round(1.0 + (d.growth - 1.0) * 2, 6)),
         ),
         (
-            "warmup_rows (rows that set the grid)",
+            "warmup_rows (rows that set the radius)",
             str(d.warmup_rows),
             _with(warmup_rows=d.warmup_rows // 2),
             _with(warmup_rows=d.warmup_rows * 2),
-        ),
-        (
-            "orders (context lengths; 1 → 1–2 / 1–4)",
-            "1" if d.orders == (1,) else str(d.orders),
-            _with(orders=(1, 2)),
-            _with(orders=(1, 2, 3, 4)),
         ),
         (
             "block_rows (slow view)",
@@ -270,9 +264,9 @@ def report(folder: Path, repeats: int, sensitivity: bool) -> list[str]:
             lower, higher = standard_score(corpus, low), standard_score(corpus, high)
             lines.append(f"| {label} | {shown} | {lower:.1f} | {higher:.1f} |")
         ablations = [
-            ("equal cells (`growth = 1`)", _with(growth=1.0)),
+            ("the same radius everywhere (`growth = 1`)", _with(growth=1.0)),
             ("no surprise channel (`likelihood_weight = 0`)", _with(likelihood_weight=0.0)),
-            ("neither (the detector before both)", _with(growth=1.0, likelihood_weight=0.0)),
+            ("neither", _with(growth=1.0, likelihood_weight=0.0)),
         ]
         lines += ["", "Ablations, all three profiles:", ""]
         for label, config in ablations:
@@ -321,7 +315,7 @@ def main() -> None:
         help="NAB folder (default ../shared/datasets/nab).",
     )
     parser.add_argument("--repeats", type=int, default=5, help="Timed repeats of scoring the corpus (≥ 3).")
-    parser.add_argument("--no-sensitivity", action="store_true", help="Skip the sensitivity table (35 runs).")
+    parser.add_argument("--no-sensitivity", action="store_true", help="Skip the sensitivity table (31 runs).")
     parser.add_argument(
         "--write-docs", action="store_true", help="Rewrite this section of docs/benchmarks.md."
     )

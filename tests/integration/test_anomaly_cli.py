@@ -23,8 +23,8 @@ from conftest import dataset_dir
 CADENCE = [sys.executable, "-m", "cadence", "anomaly", "score"]
 MARKER = "labels/combined_windows.json"
 # NAB normalised scores of the default configuration (docs/benchmarks.md), minus a margin of 0.5 so that
-# only a real regression fails: standard 71.98, reward_low_FP 64.20, reward_low_FN 76.44.
-EXPECTED = {"standard": 71.98, "reward_low_FP_rate": 64.20, "reward_low_FN_rate": 76.44}
+# only a real regression fails: standard 72.77, reward_low_FP 64.21, reward_low_FN 77.54.
+EXPECTED = {"standard": 72.77, "reward_low_FP_rate": 64.21, "reward_low_FN_rate": 77.54}
 MARGIN = 0.5
 
 
@@ -150,12 +150,12 @@ def test_machine_temperature_failures_are_flagged_with_two_false_alarms(
     nab_scored: list[nab.CorpusFile],
 ) -> None:
     """The industrial series: 3 of its 4 windows detected at the corpus threshold (the third window, the
-    subtle precursor, is missed) and two alerts outside them after the probationary period (rows 827 and
+    subtle precursor, is missed) and two alerts outside them after the probationary period (rows 819 and
     12015, 2013-12-05 and 2014-01-13)."""
     (machine,) = [f for f in nab_scored if f.name.endswith("machine_temperature_system_failure.csv")]
     threshold = nab.optimise_threshold(nab_scored, nab.STANDARD).threshold
     hits = np.flatnonzero(machine.scores >= threshold)
     hits = hits[hits >= machine.probation]
     index = nab.window_index(machine.n_rows, machine.windows)
-    assert hits[index[hits] < 0].tolist() == [827, 12015]
+    assert hits[index[hits] < 0].tolist() == [819, 12015]
     assert sorted(set(index[hits].tolist()) - {-1}) == [0, 1, 3]

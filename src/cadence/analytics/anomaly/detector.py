@@ -2,12 +2,10 @@
 
 For each numeric column, per row ``t`` (from rows ``0 … t`` only):
 
-1. **novelty** — 1 when the value lands in a cell of the grid that no earlier row visited (grid of
-   ``bins`` cells over the range of the first ``warmup_rows`` rows, unbounded beyond it with cells
-   ``growth`` times wider each step outwards), or when the
-   mean of the block of ``block_rows`` rows ending here does so on the grid of block means (the slow
-   view, reported on each block's last row); 0 otherwise. ``orders`` longer than 1 add sequence contexts
-   (:mod:`.novelty`): on the NAB corpus they changed no score, so the default is cells alone;
+1. **novelty** — 1 when no earlier leader lies within the radius around the value (:mod:`.novelty`:
+   the range of the first ``warmup_rows`` rows over ``resolution``, widening by ``growth − 1`` times the
+   distance beyond that range), or when the mean of the block of ``block_rows`` rows ending here is new
+   in the same way among block means (the slow view, reported on each block's last row); 0 otherwise;
 2. **deviation** — the larger forecast-error z of :mod:`.deviation` over ``reference_rows`` (a long
    mean and the previous value), scale from the previous ``scale_rows`` rows, squashed with ``half``;
 3. **surprise** — :func:`~.likelihood.surprise` of the squashed deviation: the mean of its last
@@ -42,7 +40,7 @@ import numpy.typing as npt
 
 from cadence.analytics.anomaly.deviation import prediction_error_z, squash
 from cadence.analytics.anomaly.likelihood import surprise
-from cadence.analytics.anomaly.novelty import Grid, block_novelty, context_novelty
+from cadence.analytics.anomaly.novelty import Radius, block_novelty, leader_novelty
 from cadence.analytics.anomaly.suppression import suppress_repeats
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,10 +53,9 @@ class DetectorConfig:
     See docs/guides/anomaly.md for what each one does and which were chosen by looking at NAB scores.
     """
 
-    bins: int = 8
-    growth: float = 1.2
+    resolution: float = 12.0
+    growth: float = 1.1
     warmup_rows: int = 150
-    orders: tuple[int, ...] = (1,)
     block_rows: int = 12
     reference_rows: tuple[int, ...] = (6400, 1)
     scale_rows: int = 6400
@@ -67,16 +64,16 @@ class DetectorConfig:
     likelihood_rows: int = 10
     likelihood_digits: float = 5.0
     likelihood_weight: float = 0.9
-    repeat_rows: int = 100
+    repeat_rows: int = 75
     repeat_margin: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.bins < 1 or self.warmup_rows < 1 or self.block_rows < 1 or self.repeat_rows < 1:
-            raise ValueError("bins, warmup_rows, block_rows and repeat_rows must be at least 1")
+        if self.warmup_rows < 1 or self.block_rows < 1 or self.repeat_rows < 1:
+            raise ValueError("warmup_rows, block_rows and repeat_rows must be at least 1")
+        if not self.resolution > 0:
+            raise ValueError(f"resolution must be above 0, not {self.resolution}")
         if not self.growth >= 1.0:
-            raise ValueError(f"growth must be at least 1 (equal cells), not {self.growth}")
-        if not self.orders or min(self.orders) < 1:
-            raise ValueError(f"orders must be positive context lengths, not {self.orders}")
+            raise ValueError(f"growth must be at least 1 (the same radius everywhere), not {self.growth}")
         if not self.reference_rows or min(self.reference_rows) < 1 or self.scale_rows < 2:
             raise ValueError("reference_rows must be at least 1 row each and scale_rows at least 2")
         if not 0.0 <= self.novelty_weight <= 1.0 or self.half <= 0 or self.repeat_margin < 0:
@@ -99,12 +96,10 @@ def raw_scores(values: FloatArray, config: DetectorConfig = DEFAULT) -> FloatArr
     out = np.zeros(n, dtype=np.float64)
     if n <= config.warmup_rows:
         return out
-    grid = Grid.from_warmup(values[: config.warmup_rows], config.bins, config.growth)
+    radius = Radius.from_warmup(values[: config.warmup_rows], config.resolution, config.growth)
     novelty = np.maximum(
-        context_novelty(grid.cells(values), config.orders),
-        block_novelty(
-            values, config.block_rows, config.bins, config.warmup_rows, config.orders, growth=config.growth
-        ),
+        leader_novelty(values, radius),
+        block_novelty(values, config.block_rows, config.warmup_rows, config.resolution, config.growth),
     )
     z = np.max([prediction_error_z(values, r, config.scale_rows) for r in config.reference_rows], axis=0)
     deviation = squash(z, config.half)

@@ -1,4 +1,4 @@
-"""Novelty, deviation, surprise and repeat suppression on small hand-checked inputs."""
+"""Novelty (leaders), deviation, surprise and repeat suppression on small hand-checked inputs."""
 
 from __future__ import annotations
 
@@ -7,60 +7,67 @@ import pytest
 
 from cadence.analytics.anomaly.deviation import prediction_error_z, squash
 from cadence.analytics.anomaly.likelihood import log10_tail, surprise
-from cadence.analytics.anomaly.novelty import Grid, block_novelty, context_novelty
+from cadence.analytics.anomaly.novelty import Radius, block_novelty, leader_novelty
 from cadence.analytics.anomaly.suppression import suppress_repeats
 
 
-def test_grid_spans_the_warmup_range_and_extends_beyond_it() -> None:
-    grid = Grid.from_warmup(np.array([10.0, 14.0, 12.0]), bins=4)
-    assert (grid.origin, grid.width) == (10.0, 1.0)
-    assert grid.cells(np.array([9.5, 10.0, 13.99, 14.0, 30.0])).tolist() == [-1, 0, 3, 4, 20]
-
-
-def test_cells_widen_geometrically_beyond_the_warmup_range() -> None:
-    grid = Grid.from_warmup(np.array([0.0, 8.0]), bins=8, growth=1.5)
-    # Inside the range: unit cells. Above 8: cells of width 1, 1.5, 2.25, 3.375 … (edges 9, 10.5, 12.75).
-    assert grid.cells(np.array([0.5, 7.9, 8.5, 9.2, 10.4, 10.6, 12.7, 12.8])).tolist() == [
-        0,
-        7,
-        8,
-        9,
-        9,
-        10,
-        10,
-        11,
-    ]
-    # Below 0 the same widths outwards: −1, −2.5, −4.75.
-    assert grid.cells(np.array([-0.5, -1.2, -2.4, -2.6])).tolist() == [-1, -2, -2, -3]
-    assert Grid.from_warmup(np.array([0.0, 8.0]), bins=8).cells(np.array([100.0])).tolist() == [100]
+def test_radius_comes_from_the_warmup_range_and_widens_beyond_it() -> None:
+    radius = Radius.from_warmup(np.array([10.0, 14.0, 12.0]), resolution=4.0, growth=1.5)
+    assert (radius.low, radius.high, radius.base) == (10.0, 14.0, 1.0)
+    # Inside the range: the base radius; beyond it, half the distance to the range is added.
+    assert [radius.at(x) for x in (10.0, 12.5, 14.0, 16.0, 8.0, 34.0)] == [1.0, 1.0, 1.0, 2.0, 2.0, 11.0]
+    assert Radius.from_warmup(np.array([0.0, 8.0]), resolution=8.0).at(100.0) == 1.0
     with pytest.raises(ValueError):
-        Grid(0.0, 1.0, 8, growth=0.5)
+        Radius(0.0, 1.0, 1.0, growth=0.5)
+    with pytest.raises(ValueError):
+        Radius.from_warmup(np.array([0.0, 1.0]), resolution=0.0)
+
+
+def test_a_value_is_new_only_when_no_leader_is_near() -> None:
+    radius = Radius.from_warmup(np.array([0.0, 10.0]), resolution=10.0)  # radius 1 everywhere
+    v = np.array([0.0, 0.9, 2.0, 1.2, 3.05, 4.1, 5.0, 6.5, -1.5])
+    # Leaders: 0, 2, 3.05, 4.1 (each more than 1 from every earlier leader), 6.5 and −1.5; 0.9, 1.2 and
+    # 5.0 lie within 1 of one.
+    assert leader_novelty(v, radius).tolist() == [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]
+
+
+def test_a_slow_drift_is_new_once_per_radius() -> None:
+    """A drift by 1/8 per row past the warm-up range: new each time it is more than one radius (1) past
+    the last leader, i.e. every 9 rows."""
+    v = np.r_[np.tile([0.0, 10.0], 50), 10.0 + 0.125 * np.arange(1, 101)]
+    novelty = leader_novelty(v, Radius.from_warmup(v[:100], resolution=10.0))
+    assert np.flatnonzero(novelty[100:]).tolist() == list(range(8, 100, 9))
 
 
 def test_far_spikes_are_new_only_when_clearly_bigger() -> None:
     """A heavy-tailed series: spikes of 150, then 140 and 160 (nothing new), then 300 (new)."""
     v = np.r_[np.tile([1.0, 3.0, 2.0, 9.0], 40), 150.0, 2.0, 140.0, 2.0, 160.0, 2.0, 300.0]
-    equal = context_novelty(Grid.from_warmup(v[:160], 8).cells(v), (1,))
-    wide = context_novelty(Grid.from_warmup(v[:160], 8, growth=1.2).cells(v), (1,))
-    assert equal[[160, 162, 164, 166]].tolist() == [1.0, 1.0, 1.0, 1.0]  # every spike in a fresh cell
+    same = leader_novelty(v, Radius.from_warmup(v[:160], resolution=8.0))
+    wide = leader_novelty(v, Radius.from_warmup(v[:160], resolution=8.0, growth=1.2))
+    assert same[[160, 162, 164, 166]].tolist() == [1.0, 1.0, 1.0, 1.0]  # every spike somewhere new
     assert wide[[160, 162, 164, 166]].tolist() == [1.0, 0.0, 0.0, 1.0]
 
 
-def test_flat_warmup_still_gives_a_usable_grid() -> None:
-    grid = Grid.from_warmup(np.full(20, 50.0), bins=8)
-    assert grid.width == pytest.approx(0.05)
-    assert Grid.from_warmup(np.zeros(5), bins=8).width == pytest.approx(1e-3)
+def test_flat_warmup_still_gives_a_usable_radius() -> None:
+    assert Radius.from_warmup(np.full(20, 50.0), resolution=8.0).base == pytest.approx(0.05)
+    assert Radius.from_warmup(np.zeros(5), resolution=8.0).base == pytest.approx(1e-3)
     with pytest.raises(ValueError):
-        Grid.from_warmup(np.zeros(0), bins=8)
+        Radius.from_warmup(np.zeros(0), resolution=8.0)
 
 
 def test_a_cycle_is_new_once_then_familiar() -> None:
-    cycle = np.array([0, 1, 2, 3] * 5 + [0, 2])  # last step: 0 → 2 never happened
-    novelty = context_novelty(cycle, orders=(1, 2, 3))
-    assert novelty[6:20].max() == 0.0  # from its second pass on, the cycle is known
-    assert novelty[-1] == pytest.approx(2 / 3)  # the cell is known, pairs and triples are new
-    with pytest.raises(ValueError):
-        context_novelty(cycle, orders=())
+    cycle = np.tile(np.sin(np.arange(48) * 2 * np.pi / 48), 5)
+    novelty = leader_novelty(cycle, Radius.from_warmup(cycle[:48], resolution=12.0))
+    assert novelty[:48].sum() > 0 and novelty[48:].max() == 0.0  # from its second pass on, it is known
+
+
+def test_shifting_the_series_does_not_change_novelty() -> None:
+    """Leaders sit on the data, not on grid edges: the same shape at another level is judged alike."""
+    rng = np.random.default_rng(8)
+    v = np.cumsum(rng.normal(size=2000))
+    novelty = leader_novelty(v, Radius.from_warmup(v[:150], resolution=12.0, growth=1.1))
+    moved = v + 0.37 * (v[:150].max() - v[:150].min()) / 12.0
+    assert np.array_equal(novelty, leader_novelty(moved, Radius.from_warmup(moved[:150], 12.0, 1.1)))
 
 
 def test_block_novelty_sees_a_slow_change_that_single_rows_hide() -> None:
@@ -68,8 +75,8 @@ def test_block_novelty_sees_a_slow_change_that_single_rows_hide() -> None:
     # but the 2-row mean 1.0 never was.
     v = np.tile([0.0, 1.0], 250)
     v[400::2] = 1.0
-    single = context_novelty(Grid.from_warmup(v[:100], 8).cells(v), (1,))
-    blocks = block_novelty(v, size=2, bins=8, warmup_rows=100, orders=(1,))
+    single = leader_novelty(v, Radius.from_warmup(v[:100], resolution=8.0))
+    blocks = block_novelty(v, size=2, warmup_rows=100, resolution=8.0)
     assert single[100:].max() == 0.0
     assert np.flatnonzero(blocks).tolist() == [401]
 
