@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))  # benchlib, when run as a script
 
 from benchlib import docs  # noqa: E402
-from cadence.analytics.health.classify import classify  # noqa: E402
+from cadence.analytics.health.classify import MODE_SUBSYSTEM, classify  # noqa: E402
 from cadence.analytics.health.monitor import HealthConfig, HealthMonitor  # noqa: E402
 from cadence.analytics.health.trend import forecast  # noqa: E402
 from cadence.clock import SimClock  # noqa: E402
@@ -60,13 +60,7 @@ MODES = {
     "P05": FaultMode.DIE_WEAR,
     "P06": FaultMode.VALVE_LAG,
 }
-OWNER = {  # the subsystem whose alert flags each mode
-    FaultMode.PUMP_LEAK: "pump",
-    FaultMode.SEAL_WEAR: "valves_seals",
-    FaultMode.COOLER_FOULING: "cooler",
-    FaultMode.VALVE_LAG: "valves_seals",
-    FaultMode.DIE_WEAR: "tooling",
-}
+OWNER = {mode: MODE_SUBSYSTEM[mode.value] for mode in FaultMode}  # the subsystem whose alert flags each mode
 # The scrap each fault causes when it stops the press doing its job (cadence.simulator.parts).
 FAULT_SCRAP = {
     FaultMode.PUMP_LEAK: {"underformed"},

@@ -11,14 +11,17 @@ import pytest
 
 from cadence.analytics import nab
 from cadence.evaluation import nab_corpus
-from conftest import dataset_path
+from conftest import dataset_dir, dataset_path
 
 NAB_DIR, _ = dataset_path("nab")
 
-pytestmark = pytest.mark.skipif(
-    not (NAB_DIR / "labels" / "combined_windows.json").is_file(),
-    reason=f"NAB dataset folder not found at {NAB_DIR} (set NAB_DIR, or DATASETS_DIR, to a NAB v1.1 copy)",
-)
+
+@pytest.fixture(autouse=True)
+def _nab_present() -> None:
+    """Skip with the reason when the dataset is absent; fail when NAB_DIR or DATASETS_DIR names a wrong
+    folder (conftest.dataset_dir)."""
+    dataset_dir("nab", "labels/combined_windows.json")
+
 
 PROFILE_NAMES = list(nab.PROFILES)
 # Detectors with complete per-file tables (the `random` tables cover 32 of 58 files).

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence.analytics.health.classify import Diagnosis, Episode, classify, training_rows
+from cadence.analytics.health.classify import MODE_SUBSYSTEM, Diagnosis, Episode, classify, training_rows
 from cadence.analytics.health.explain import Lang, Move, explain
 from cadence.analytics.health.monitor import HealthConfig, HealthMonitor, HealthSnapshot, SubsystemHealth
 from cadence.analytics.health.trend import Forecast, forecast
@@ -374,14 +374,7 @@ def _mode_for(diagnosis: Diagnosis, subsystem: str) -> str | None:
     """The diagnosed mode, if it concerns ``subsystem`` (a pump leak is not named on the tooling alert)."""
     if diagnosis.mode is None:
         return None
-    owners = {
-        "pump_leak": "pump",
-        "seal_wear": "valves_seals",
-        "valve_lag": "valves_seals",
-        "cooler_fouling": "cooler",
-        "die_wear": "tooling",
-    }
-    owner = owners.get(diagnosis.mode)
+    owner = MODE_SUBSYSTEM.get(diagnosis.mode)
     return diagnosis.mode if owner is None or owner == subsystem else None
 
 

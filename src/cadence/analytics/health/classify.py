@@ -75,6 +75,16 @@ SIGNATURES: dict[str, tuple[dict[str, float], ...]] = {
 }
 
 
+# The subsystem each fault mode wears, i.e. whose alert it should raise and name.
+MODE_SUBSYSTEM: dict[str, str] = {
+    "pump_leak": "pump",
+    "seal_wear": "valves_seals",
+    "valve_lag": "valves_seals",
+    "cooler_fouling": "cooler",
+    "die_wear": "tooling",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Episode:
     """A labelled past episode: what the press showed and what the technician found."""

@@ -57,7 +57,6 @@ class Subsystem:
     label_fr: str
     label_en: str
     watches: tuple[Watch, ...]
-    needs: tuple[str, ...] = ()  # features without which the subsystem cannot be followed at all
     alert_level: float | None = None  # its own alert threshold (share of failure); None: the plant's
 
     def features(self) -> tuple[str, ...]:
@@ -98,7 +97,6 @@ SUBSYSTEMS: dict[str, Subsystem] = {
             "refroidisseur",
             "cooler",
             (Watch(OIL_EXCESS, 1, 15.0, "absolute"),),  # replaced by the trip margin when it is known
-            needs=("oil_temp_c", "energy_kj", "cycle_time_s"),
             # Oil at equal load is read to a few tenths of a degree, and a fouling cooler loses its last
             # capacity fastest (the temperature rise grows as 1 / effectiveness): alert at a tenth of the
             # way to the trip, a couple of degrees, not a fifth.
@@ -109,7 +107,6 @@ SUBSYSTEMS: dict[str, Subsystem] = {
             "accumulateur",
             "accumulator",
             (Watch("accumulator_precharge_bar", -1, 0.30),),  # only on presses that report it
-            needs=("accumulator_precharge_bar",),
         ),
         Subsystem(
             "tooling",

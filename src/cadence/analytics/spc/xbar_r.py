@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from cadence.analytics.spc.base import Convention, Point, phase_one_rounds
 from cadence.analytics.spc.constants import d2, d3
@@ -115,6 +116,94 @@ def check_subgroup(subgroup: Sequence[float], where: str) -> None:
         raise ValueError(f"{where}: non-finite value in {list(subgroup)}")
 
 
+class SubgroupLimits(Protocol):
+    """What the X̄-R and X̄-S limits share: the X̄ part and the width ``L``."""
+
+    @property
+    def L(self) -> float: ...
+
+    def xbar_limits(self, n: int | None = None) -> PartLimits: ...
+
+
+LimitsT = TypeVar("LimitsT", bound=SubgroupLimits)
+
+
+def subgroup_phase_one(
+    subgroups: Sequence[Sequence[float]],
+    *,
+    spread: Callable[[Sequence[float]], float],
+    unbias: Callable[[int], float],
+    build: Callable[[float, float, int, tuple[int, ...], int], LimitsT],
+    spread_limits: Callable[[LimitsT, int], PartLimits],
+    spread_name: str,
+    excluded: Iterable[int],
+    iterate: bool,
+    max_iterations: int,
+) -> LimitsT:
+    """Phase I of a mean-and-spread chart: centre = mean of the kept measurements, σ̂ = mean over the kept
+    subgroups of ``spread(g) / unbias(n)``; ``build(center, sigma, n, excluded, rounds)`` makes the limits,
+    and a subgroup is out when its mean or its spread is beyond them (``spread_limits``)."""
+    for j, g in enumerate(subgroups):
+        check_subgroup(g, f"subgroup {j}")
+    sizes = [len(g) for g in subgroups]
+    means = [math.fsum(g) / len(g) for g in subgroups]
+    spreads = [spread(g) for g in subgroups]
+
+    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> LimitsT:
+        if not kept:
+            raise ValueError("no baseline subgroup left")
+        center = math.fsum(means[j] * sizes[j] for j in kept) / sum(sizes[j] for j in kept)
+        sigma = math.fsum(spreads[j] / unbias(sizes[j]) for j in kept) / len(kept)
+        if sigma == 0.0:
+            raise ValueError(
+                f"every baseline subgroup has a {spread_name} of 0: no spread to set limits from"
+            )
+        return build(center, sigma, typical_size(sizes[j] for j in kept), out, rounds)
+
+    def beyond(limits: LimitsT, kept: list[int]) -> list[int]:
+        return [
+            j
+            for j in kept
+            if _beyond(means[j], limits.xbar_limits(sizes[j]))
+            or _beyond(spreads[j], spread_limits(limits, sizes[j]))
+        ]
+
+    return phase_one_rounds(
+        len(subgroups), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    )
+
+
+def subgroup_points(
+    limits: SubgroupLimits,
+    cache: dict[int, tuple[PartLimits, PartLimits]],
+    i: int,
+    subgroup: Sequence[float],
+    *,
+    spread: Callable[[Sequence[float]], float],
+    spread_limits: Callable[[int], PartLimits],
+) -> tuple[Point, Point]:
+    """Phase II: the mean and spread points of subgroup ``i``, the limits for its size kept in ``cache``."""
+    n = len(subgroup)
+    parts = cache.get(n)
+    if parts is None:
+        check_subgroup(subgroup, f"subgroup {i}")
+        parts = cache[n] = (limits.xbar_limits(n), spread_limits(n))
+    elif not all(math.isfinite(v) for v in subgroup):
+        raise ValueError(f"subgroup {i}: non-finite value in {list(subgroup)}")
+    x, d = parts
+    # The plotted statistic's σ, for the rules' zones: the upper limit is never floored.
+    L = limits.L
+    return (
+        Point(i, math.fsum(subgroup) / n, x.center, x.lcl, x.ucl, sigma=(x.ucl - x.center) / L),
+        Point(i, spread(subgroup), d.center, d.lcl, d.ucl, sigma=(d.ucl - d.center) / L),
+    )
+
+
+def value_range(values: Sequence[float]) -> float:
+    """The range of a subgroup, its largest value minus its smallest."""
+    return max(values) - min(values)
+
+
 def phase_one(
     subgroups: Sequence[Sequence[float]],
     *,
@@ -125,39 +214,18 @@ def phase_one(
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
 ) -> XbarRLimits:
     """Limits from baseline ``subgroups`` (each 2–25 values); see the module docstring."""
-    for j, g in enumerate(subgroups):
-        check_subgroup(g, f"subgroup {j}")
-    sizes = [len(g) for g in subgroups]
-    means = [math.fsum(g) / len(g) for g in subgroups]
-    ranges = [max(g) - min(g) for g in subgroups]
-
-    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> XbarRLimits:
-        if not kept:
-            raise ValueError("no baseline subgroup left")
-        center = math.fsum(means[j] * sizes[j] for j in kept) / sum(sizes[j] for j in kept)
-        sigma = math.fsum(ranges[j] / d2(sizes[j], convention) for j in kept) / len(kept)
-        if sigma == 0.0:
-            raise ValueError("every baseline subgroup has a range of 0: no spread to set limits from")
-        return XbarRLimits(
-            center=center,
-            sigma=sigma,
-            n=typical_size(sizes[j] for j in kept),
-            L=L,
-            convention=convention,
-            excluded=out,
-            iterations=rounds,
-        )
-
-    def beyond(limits: XbarRLimits, kept: list[int]) -> list[int]:
-        return [
-            j
-            for j in kept
-            if _beyond(means[j], limits.xbar_limits(sizes[j]))
-            or _beyond(ranges[j], limits.r_limits(sizes[j]))
-        ]
-
-    return phase_one_rounds(
-        len(subgroups), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    return subgroup_phase_one(
+        subgroups,
+        spread=value_range,
+        unbias=lambda n: d2(n, convention),
+        build=lambda center, sigma, n, out, rounds: XbarRLimits(
+            center=center, sigma=sigma, n=n, L=L, convention=convention, excluded=out, iterations=rounds
+        ),
+        spread_limits=lambda limits, n: limits.r_limits(n),
+        spread_name="range",
+        excluded=excluded,
+        iterate=iterate,
+        max_iterations=max_iterations,
     )
 
 
@@ -175,22 +243,8 @@ class XbarRChart:
     _parts: dict[int, tuple[PartLimits, PartLimits]] = field(default_factory=dict, repr=False)
 
     def update(self, subgroup: Sequence[float]) -> XbarRPoints:
-        n = len(subgroup)
-        parts = self._parts.get(n)
-        if parts is None:
-            check_subgroup(subgroup, f"subgroup {self.i}")
-            parts = self._parts[n] = (self.limits.xbar_limits(n), self.limits.r_limits(n))
-        elif not all(math.isfinite(v) for v in subgroup):
-            raise ValueError(f"subgroup {self.i}: non-finite value in {list(subgroup)}")
-        x, r = parts
-        # The plotted statistic's σ, for the rules' zones: the upper limit is never floored.
-        L = self.limits.L
-        mean = math.fsum(subgroup) / n
-        points = XbarRPoints(
-            xbar=Point(self.i, mean, x.center, x.lcl, x.ucl, sigma=(x.ucl - x.center) / L),
-            r=Point(
-                self.i, max(subgroup) - min(subgroup), r.center, r.lcl, r.ucl, sigma=(r.ucl - r.center) / L
-            ),
+        xbar, r = subgroup_points(
+            self.limits, self._parts, self.i, subgroup, spread=value_range, spread_limits=self.limits.r_limits
         )
         self.i += 1
-        return points
+        return XbarRPoints(xbar=xbar, r=r)

@@ -32,9 +32,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from cadence.analytics.spc.base import Convention, Point, phase_one_rounds
+from cadence.analytics.spc.base import Convention, Point
 from cadence.analytics.spc.constants import c4
-from cadence.analytics.spc.xbar_r import DEFAULT_MAX_ITERATIONS, PartLimits, check_subgroup, typical_size
+from cadence.analytics.spc.xbar_r import (
+    DEFAULT_MAX_ITERATIONS,
+    PartLimits,
+    subgroup_phase_one,
+    subgroup_points,
+)
 
 __all__ = ["XbarSChart", "XbarSLimits", "XbarSPoints", "phase_one", "stdev"]
 
@@ -104,45 +109,19 @@ def phase_one(
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
 ) -> XbarSLimits:
     """Limits from baseline ``subgroups`` (each 2–25 values); see the module docstring."""
-    for j, g in enumerate(subgroups):
-        check_subgroup(g, f"subgroup {j}")
-    sizes = [len(g) for g in subgroups]
-    means = [math.fsum(g) / len(g) for g in subgroups]
-    sds = [stdev(g) for g in subgroups]
-
-    def fit(kept: list[int], out: tuple[int, ...], rounds: int) -> XbarSLimits:
-        if not kept:
-            raise ValueError("no baseline subgroup left")
-        center = math.fsum(means[j] * sizes[j] for j in kept) / sum(sizes[j] for j in kept)
-        sigma = math.fsum(sds[j] / c4(sizes[j]) for j in kept) / len(kept)
-        if sigma == 0.0:
-            raise ValueError(
-                "every baseline subgroup has a standard deviation of 0: no spread to set limits from"
-            )
-        return XbarSLimits(
-            center=center,
-            sigma=sigma,
-            n=typical_size(sizes[j] for j in kept),
-            L=L,
-            convention=convention,
-            excluded=out,
-            iterations=rounds,
-        )
-
-    def beyond(limits: XbarSLimits, kept: list[int]) -> list[int]:
-        return [
-            j
-            for j in kept
-            if _beyond(means[j], limits.xbar_limits(sizes[j])) or _beyond(sds[j], limits.s_limits(sizes[j]))
-        ]
-
-    return phase_one_rounds(
-        len(subgroups), fit, beyond, excluded=excluded, iterate=iterate, max_iterations=max_iterations
+    return subgroup_phase_one(
+        subgroups,
+        spread=stdev,
+        unbias=c4,
+        build=lambda center, sigma, n, out, rounds: XbarSLimits(
+            center=center, sigma=sigma, n=n, L=L, convention=convention, excluded=out, iterations=rounds
+        ),
+        spread_limits=lambda limits, n: limits.s_limits(n),
+        spread_name="standard deviation",
+        excluded=excluded,
+        iterate=iterate,
+        max_iterations=max_iterations,
     )
-
-
-def _beyond(value: float, part: PartLimits) -> bool:
-    return value < part.lcl or value > part.ucl
 
 
 @dataclass(slots=True)
@@ -155,19 +134,8 @@ class XbarSChart:
     _parts: dict[int, tuple[PartLimits, PartLimits]] = field(default_factory=dict, repr=False)
 
     def update(self, subgroup: Sequence[float]) -> XbarSPoints:
-        n = len(subgroup)
-        parts = self._parts.get(n)
-        if parts is None:
-            check_subgroup(subgroup, f"subgroup {self.i}")
-            parts = self._parts[n] = (self.limits.xbar_limits(n), self.limits.s_limits(n))
-        elif not all(math.isfinite(v) for v in subgroup):
-            raise ValueError(f"subgroup {self.i}: non-finite value in {list(subgroup)}")
-        x, s = parts
-        # The plotted statistic's σ, for the rules' zones: the upper limit is never floored.
-        L = self.limits.L
-        points = XbarSPoints(
-            xbar=Point(self.i, math.fsum(subgroup) / n, x.center, x.lcl, x.ucl, sigma=(x.ucl - x.center) / L),
-            s=Point(self.i, stdev(subgroup), s.center, s.lcl, s.ucl, sigma=(s.ucl - s.center) / L),
+        xbar, sd = subgroup_points(
+            self.limits, self._parts, self.i, subgroup, spread=stdev, spread_limits=self.limits.s_limits
         )
         self.i += 1
-        return points
+        return XbarSPoints(xbar=xbar, s=sd)
