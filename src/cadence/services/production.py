@@ -63,26 +63,36 @@ class PressPeriod:
 def decisive_changes(store: TimeSeriesStore, machine: str, start_us: int, end_us: int) -> list[StateChange]:
     """The state changes that decide ``[start_us, end_us)``, oldest first, operators' reasons applied.
 
-    The change in force at ``start_us`` comes from one index seek. When it is a stop re-sent unchanged (a
-    gateway re-publishing its state after a reconnect), its earlier repeats are read too: the state engine
-    merges them into one stop, whose first change keys the operator's reason and whose whole length
-    decides whether it is a micro-stop.
+    The change in force at ``start_us`` comes from one index seek. When it is a stop, the earlier changes
+    of the same state are read too: once the operators' reasons are applied, those that end up with the
+    same reason (a gateway re-publishing its state after a reconnect, or a stop the operator qualified
+    with the reason the controller later sent) are one stop for the state engine, whose first change
+    keys the reason and whose whole length decides whether it is a micro-stop.
     """
     changes = store.states_since(machine, start_us, end_us)
     if not changes:
         return []
     head = changes[0]
+    earlier: list[StateChange] = []
     if head.state.is_stop:
-        earlier: list[StateChange] = []
         for _ in range(MAX_REPEATS):
             prev = store.state_at(machine, head.ts_us - 1)
-            if prev is None or (prev.state, prev.reason) != (head.state, head.reason):
+            if prev is None or prev.state != head.state:
                 break
             earlier.append(prev)
             head = prev
         changes = earlier[::-1] + changes
     # Reasons are keyed by their stop's start: the stop in force at start_us may have begun long ago.
-    return apply_stop_reasons(changes, store.stop_reasons(machine, changes[0].ts_us, end_us))
+    applied = apply_stop_reasons(changes, store.stop_reasons(machine, changes[0].ts_us, end_us))
+    # Keep the stop in force at start_us from its first change: the same-state changes before it that
+    # kept another reason are another stop, over before the period.
+    first = len(earlier)
+    while first > 0 and (applied[first - 1].state, applied[first - 1].reason) == (
+        applied[first].state,
+        applied[first].reason,
+    ):
+        first -= 1
+    return applied[first:]
 
 
 def press_period(
