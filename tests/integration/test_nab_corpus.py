@@ -16,10 +16,10 @@ from conftest import dataset_dir, dataset_path
 NAB_DIR, _ = dataset_path("nab")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _nab_present() -> None:
     """Skip with the reason when the dataset is absent; fail when NAB_DIR or DATASETS_DIR names a wrong
-    folder (conftest.dataset_dir)."""
+    folder (conftest.dataset_dir). Module-scoped so that it runs before the module's ``layout``."""
     dataset_dir("nab", "labels/combined_windows.json")
 
 
