@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import statistics
 import sys
@@ -228,6 +229,7 @@ def run(seed: int, onset_h: float, life_h: float, max_days: float) -> dict[str, 
                 "strokes": t.strokes,
                 "healthy_s": t.healthy_s if t.onset_s is not None else (t.last_s - (t.first_s or 0.0)),
                 "us_per_stroke": 1e6 * t.update_s / max(t.strokes, 1),
+                "hours": t.hours,  # (seconds, {subsystem: level}) once an hour, for offline forecast studies
             }
             for t in tracks.values()
         ],
@@ -357,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-days", type=float, default=24.0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--save-runs", type=Path, help="also write every run's tracks (alerts, hourly levels) as JSON")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -369,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                 [args.max_days] * len(args.seeds),
             )
         )
+    if args.save_runs is not None:
+        args.save_runs.write_text(json.dumps(runs))
     summary = summarise(runs)
     section = markdown(summary, args, time.perf_counter() - began)
     print(section)
