@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-days", type=float, default=24.0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--save-runs", type=Path, help="also write every run's tracks (alerts, hourly levels) as JSON")
+    parser.add_argument("--save-runs", type=Path, help="write each run's alerts and hourly levels (JSON)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
