@@ -586,11 +586,12 @@ def test_alarms_round_trip_newest_first(store: TimeSeriesStore) -> None:
     alarms = [
         Alarm("broker.messages_dropped", Severity.CRITICAL, "Mosquitto dropped 12 messages", T0, "broker"),
         Alarm("machine.oil_hot", Severity.WARNING, "Huile à 68 °C", T0 + 5, "analytics", machine="P01"),
+        Alarm("health.pump", Severity.WARNING, "Pompe", T0 + 9, "health", machine="P02", message_en="Pump"),
     ]
     ids = [store.record_alarm(alarm) for alarm in alarms]
     stored = [replace(alarm, id=alarm_id) for alarm, alarm_id in zip(alarms, ids, strict=True)]
     assert store.alarms() == stored[::-1]
-    assert store.alarms(limit=1) == [stored[1]]
+    assert store.alarms(limit=1) == [stored[-1]]
 
 
 def _alarm(raised_us: int, machine: str | None = None, code: str = "machine.oil_hot") -> Alarm:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from cadence.clock import SimClock
 from cadence.config import load_settings
@@ -207,6 +208,16 @@ def test_the_page_follows_the_chosen_language(client: TestClient, runtime: Runti
     assert "Similar episodes" in page and "Pump leak" in _text(page, "health-similar")
     series = _chart(page)["series"]
     assert series[0]["label"] == "Pump"  # type: ignore[index]
+    # The alert is stored in both languages: the page's list of open alerts and the alarms page show the
+    # English sentence to this reader, the French one to a French reader.
+    [alarm] = [a for a in runtime.store.alarms(10, active=True, machine="P01") if a.source == ALARM_SOURCE]
+    assert alarm.message_en is not None and alarm.message_en.startswith("Suspected pump internal leakage")
+    fr, en = str(escape(alarm.message)), str(escape(alarm.message_en))  # as the page writes them
+    assert en in page and fr not in page
+    alarms = client.get("/alarms").text
+    assert en in alarms and fr not in alarms
+    french = client.post("/language", data={"locale": "fr", "next": "/alarms"}).text
+    assert fr in french and en not in french
 
 
 def test_the_api_gives_the_view_as_json(client: TestClient, runtime: Runtime, order_id: int) -> None:

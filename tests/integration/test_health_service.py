@@ -59,6 +59,10 @@ def test_a_leaking_pump_raises_one_explained_alert_and_a_forecast(plant: Plant, 
     assert hd.time_of(hd.ONSET) < raised_us < hd.time_of(hd.STROKES)
     assert message.startswith("Fuite interne de pompe suspectée : ")
     assert "temps de montée en pression +" in message
+    (stored,) = [a for a in store.alarms(1000, machine=hd.MACHINE) if a.source == ALARM_SOURCE]
+    assert stored.message_en is not None  # the same sentence in English, for English readers
+    assert stored.text("en").startswith("Suspected pump internal leakage: ")
+    assert "pressure build-up time +" in stored.text("en")
     # One point per hour of strokes, the last one being the hour in progress.
     points = store.health_points(hd.MACHINE, hd.T0 - HOUR_US, END_US)
     hours = {p.ts_us for p in points}

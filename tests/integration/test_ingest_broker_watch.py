@@ -69,6 +69,6 @@ def test_drops_at_the_broker_raise_a_critical_alarm(mosquitto_broker: BrokerFact
         dropped = stats.snapshot()["broker_dropped"]
         assert PUBLISHED - QUEUE - 1 <= dropped <= PUBLISHED - QUEUE  # one may sit in the in-flight slot
         assert (alarm.code, alarm.severity, alarm.source) == (ALARM_CODE, Severity.CRITICAL, "broker")
-        assert f"dropped {dropped} message(s)" in alarm.message
-        assert "max_queued_messages" in alarm.message
+        assert f"dropped {dropped} message(s)" in alarm.message_en
+        assert "max_queued_messages" in alarm.message_en
         assert stats.snapshot()["alarms"] == 1 and watch.alarms_raised == 1

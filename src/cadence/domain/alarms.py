@@ -15,6 +15,14 @@ True
 'ana'
 >>> seen.clear(ts_us=6_000_000).state
 <AlarmState.CLEARED_ACKED: 'cleared_acked'>
+
+The message is written in French, the plant's first language; alarms raised by Cadence also carry it in
+English, and a page shows the one of its reader (an alarm with no English text shows the French one):
+
+>>> health = Alarm("health.pump", Severity.WARNING, "Fuite interne de pompe suspectée", 0, "health",
+...                message_en="Suspected pump internal leakage")
+>>> health.text("en"), health.text("fr"), alarm.text("en")
+('Suspected pump internal leakage', 'Fuite interne de pompe suspectée', 'Mosquitto dropped 12 messages')
 """
 
 from __future__ import annotations
@@ -57,12 +65,19 @@ class Alarm:
     acked_us: int | None = None
     acked_by: str | None = None
     cleared_us: int | None = None
+    message_en: str | None = None  # the same message in English, when whoever raised it wrote one
 
     def __post_init__(self) -> None:
         if (self.acked_us is None) != (self.acked_by is None):
             raise ValueError("an acknowledgement needs both acked_us and acked_by")
         if self.acked_by is not None and not self.acked_by.strip():
             raise ValueError("acked_by must name who acknowledged the alarm")
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` ("fr" or "en"), falling back to the French one."""
+        if lang == "en" and self.message_en:
+            return self.message_en
+        return self.message
 
     @property
     def active(self) -> bool:

@@ -48,7 +48,14 @@ ALARM_MIN_INTERVAL_S = 60.0
 # Keepalive in seconds; the watch only reads a few bytes a second.
 KEEPALIVE_S = 30
 
-_ADVICE = (
+_ADVICE_FR = (
+    "Des données publiées par les passerelles ont été perdues au broker avant que Cadence ne les enregistre."
+    " Vérifiez que l'ingestion de Cadence tourne et suit le rythme (page santé : ingestion in_flight, retard"
+    " du stockage), augmentez max_queued_messages / max_queued_bytes dans la configuration du broker"
+    " (cadence/deploy/mosquitto.conf) si l'ingestion a été longtemps arrêtée, et assurez-vous que les"
+    " émetteurs renvoient ce que Cadence n'a pas acquitté."
+)
+_ADVICE_EN = (
     "Data published by gateways was lost at the broker before Cadence could store it. Check that Cadence "
     "ingest is running and keeping up (health page: ingest in_flight, store backlog), raise "
     "max_queued_messages / max_queued_bytes in the broker configuration (cadence/deploy/mosquitto.conf) if "
@@ -83,6 +90,8 @@ class DropDetector:
                 return None
             return self._raise(
                 total,
+                f"Mosquitto a perdu {total} message(s) depuis son démarrage, avant que Cadence ne le"
+                " surveille.",
                 f"Mosquitto has dropped {total} message(s) since it started, before Cadence watched it.",
             )
         if total < previous:
@@ -97,15 +106,24 @@ class DropDetector:
         dropped = self._unreported
         return self._raise(
             dropped,
+            f"Mosquitto a perdu {dropped} message(s) depuis la lecture précédente ({total} depuis son"
+            " démarrage).",
             f"Mosquitto dropped {dropped} message(s) since the previous reading ({total} since it started).",
         )
 
-    def _raise(self, dropped: int, what: str) -> Alarm:
+    def _raise(self, dropped: int, what_fr: str, what_en: str) -> Alarm:
         now_us = self._clock.now_us()
         self._unreported = 0
         self._last_alarm_us = now_us
         logger.debug("broker drop alarm for %d message(s)", dropped)
-        return Alarm(ALARM_CODE, Severity.CRITICAL, f"{what} {_ADVICE}", now_us, ALARM_SOURCE)
+        return Alarm(
+            ALARM_CODE,
+            Severity.CRITICAL,
+            f"{what_fr} {_ADVICE_FR}",
+            now_us,
+            ALARM_SOURCE,
+            message_en=f"{what_en} {_ADVICE_EN}",
+        )
 
 
 class BrokerWatch:

@@ -54,7 +54,8 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "id": alarm.id,
         "code": alarm.code,
         "severity": alarm.severity.name.lower(),
-        "message": alarm.message,
+        "message": alarm.message,  # French, the plant's first language
+        "message_en": alarm.message_en,  # null when whoever raised it wrote French only
         "raised": iso(alarm.raised_us),
         "raised_us": alarm.raised_us,
         "source": alarm.source,

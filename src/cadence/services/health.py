@@ -247,20 +247,30 @@ class HealthService:
         history = self._store.health_points(machine, ts_us - _RECENT_DAYS * DAY_US, ts_us + 1)
         merged = _merge(history, pending)
         merged.append(_point(machine, ts_us, snapshot))
-        view = self._subsystem_view(name, snapshot.subsystems[name], merged, "fr")
         diagnosis = self._diagnose(snapshot)
-        text = explain(
-            _mode_for(diagnosis, name),
-            name,
-            view.moves,
-            over_days=view.over_days,
-            forecast=view.forecast,
-            lang="fr",
-        )
+        texts: dict[Lang, str] = {}
+        for lang in ("fr", "en"):  # stored in both languages; each reader sees theirs
+            view = self._subsystem_view(name, snapshot.subsystems[name], merged, lang)
+            texts[lang] = explain(
+                _mode_for(diagnosis, name),
+                name,
+                view.moves,
+                over_days=view.over_days,
+                forecast=view.forecast,
+                lang=lang,
+            )
         severity = (
             Severity.CRITICAL if snapshot.subsystems[name].level >= CRITICAL_LEVEL else Severity.WARNING
         )
-        return Alarm(alarm_code(name), severity, text, raised_us=ts_us, source=ALARM_SOURCE, machine=machine)
+        return Alarm(
+            alarm_code(name),
+            severity,
+            texts["fr"],
+            raised_us=ts_us,
+            source=ALARM_SOURCE,
+            machine=machine,
+            message_en=texts["en"],
+        )
 
     # --- reading -----------------------------------------------------------------------------------------
 

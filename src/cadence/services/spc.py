@@ -416,6 +416,7 @@ class SpcService:
             code=alarm_code(violation.rule),
             severity=Severity.WARNING,
             message=f"{record.feature} : {explain(renumbered, 'fr')}",
+            message_en=f"{record.feature}: {explain(renumbered, 'en')}",
             raised_us=ts_us,
             source=ALARM_SOURCE_PREFIX + record.feature,
             machine=record.machine,

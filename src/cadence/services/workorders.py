@@ -90,13 +90,14 @@ class WorkOrderService:
             raise NotFound(f"no alarm with id {alarm_id}", alarm_id=alarm_id)
         return alarm
 
-    def draft_from_alarm(self, alarm_id: int) -> dict[str, Any]:
-        """What a new order opened from this alert is pre-filled with (the form shows it, changeable)."""
+    def draft_from_alarm(self, alarm_id: int, lang: str = "fr") -> dict[str, Any]:
+        """What a new order opened from this alert is pre-filled with (the form shows it, changeable), in
+        the language of whoever opens it."""
         alarm = self.alarm(alarm_id)
         return {
             "machine": alarm.machine,
-            "title": _title_of(alarm.message),
-            "description": alarm.message,
+            "title": _title_of(alarm.text(lang)),
+            "description": alarm.text(lang),
             "subsystem": subsystem_of_alarm(alarm.code),
             "priority": PRIORITY_OF_SEVERITY.get(alarm.severity, "normal"),
             "episode_start_us": alarm.raised_us,

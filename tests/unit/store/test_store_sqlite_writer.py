@@ -281,7 +281,7 @@ def test_a_store_made_before_alarm_acknowledgement_gains_the_columns_on_opening(
     # Rebuild the alarms table as schema version 1 first had it, with one alarm in it.
     conn = sqlite3.connect(store.path)
     try:
-        for column in ("acked_us", "acked_by", "cleared_us"):
+        for column in ("acked_us", "acked_by", "cleared_us", "message_en"):
             conn.execute(f"ALTER TABLE alarms DROP COLUMN {column}")
         conn.execute(
             "INSERT INTO alarms (code, severity, message, raised_us, source, machine)"
@@ -291,12 +291,13 @@ def test_a_store_made_before_alarm_acknowledgement_gains_the_columns_on_opening(
         conn.commit()
     finally:
         conn.close()
-    with pytest.raises(StoreError, match="predates alarm acknowledgement"):
+    with pytest.raises(StoreError, match="predates some alarm columns"):
         SqliteStore(store.path, read_only=True)
     reopened = SqliteStore(store.path, auto_compact_interval_s=0)
     try:
         (old,) = reopened.alarms()
         assert old.message == "dropped 3" and old.active and not old.acknowledged
+        assert old.message_en is None and old.text("en") == "dropped 3"  # French only: shown as it is
         assert old.id is not None
         assert reopened.acknowledge_alarm(old.id, "ana", T0 + 1).acked_by == "ana"
     finally:

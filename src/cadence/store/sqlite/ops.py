@@ -419,12 +419,14 @@ def insert_quarantine(conn: sqlite3.Connection, item: QuarantineItem) -> None:
 
 
 # The columns :func:`alarm_of` reads, in its order; the store's reads select the same.
-ALARM_COLUMNS = "id, code, severity, message, raised_us, source, machine, acked_us, acked_by, cleared_us"
+ALARM_COLUMNS = (
+    "id, code, severity, message, raised_us, source, machine, acked_us, acked_by, cleared_us, message_en"
+)
 
 
 def alarm_of(row: tuple[Any, ...]) -> Alarm:
     """An :class:`Alarm` from a row of :data:`ALARM_COLUMNS`."""
-    alarm_id, code, severity, message, raised_us, source, machine, acked_us, acked_by, cleared_us = row
+    alarm_id, code, severity, message, raised_us, source, machine, acked_us, acked_by, cleared, english = row
     return Alarm(
         code,
         Severity(severity),
@@ -435,15 +437,25 @@ def alarm_of(row: tuple[Any, ...]) -> Alarm:
         id=alarm_id,
         acked_us=acked_us,
         acked_by=acked_by,
-        cleared_us=cleared_us,
+        cleared_us=cleared,
+        message_en=english,
     )
 
 
 def insert_alarm(conn: sqlite3.Connection, alarm: Alarm) -> int:
     """Record one new alarm occurrence and return its id; its own id, ack and clear fields are ignored."""
     cursor = conn.execute(
-        "INSERT INTO alarms (code, severity, message, raised_us, source, machine) VALUES (?, ?, ?, ?, ?, ?)",
-        (alarm.code, int(alarm.severity), alarm.message, alarm.raised_us, alarm.source, alarm.machine),
+        "INSERT INTO alarms (code, severity, message, message_en, raised_us, source, machine)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            alarm.code,
+            int(alarm.severity),
+            alarm.message,
+            alarm.message_en,
+            alarm.raised_us,
+            alarm.source,
+            alarm.machine,
+        ),
     )
     if cursor.lastrowid is None:  # never for an INSERT into a rowid table; a loud error if it ever were
         raise StoreError("SQLite gave no id for the alarm just recorded")

@@ -168,7 +168,8 @@ CREATE TABLE IF NOT EXISTS alarms (
     machine TEXT,
     acked_us INTEGER,
     acked_by TEXT,
-    cleared_us INTEGER
+    cleared_us INTEGER,
+    message_en TEXT
 );
 
 {operator_tables}
@@ -480,8 +481,8 @@ def check(conn: sqlite3.Connection) -> None:
         )
     if _missing_alarm_columns(conn):
         raise StoreError(
-            "this store file predates alarm acknowledgement: open it once read-write (e.g. `cadence serve`)"
-            " to add the columns"
+            "this store file predates some alarm columns (acknowledgement, English text): open it once"
+            " read-write (e.g. `cadence serve`) to add them"
         )
     if _missing_operator_tables(conn):
         raise StoreError(
@@ -512,7 +513,12 @@ def check(conn: sqlite3.Connection) -> None:
 
 # Columns added to the alarms table after some schema version 1 files were made (during development,
 # before any release): opening such a file read-write adds them, so a developer's store keeps its data.
-_ALARM_COLUMNS_ADDED = (("acked_us", "INTEGER"), ("acked_by", "TEXT"), ("cleared_us", "INTEGER"))
+_ALARM_COLUMNS_ADDED = (
+    ("acked_us", "INTEGER"),
+    ("acked_by", "TEXT"),
+    ("cleared_us", "INTEGER"),
+    ("message_en", "TEXT"),  # alarms in English too (issue 6)
+)
 
 
 def _missing_alarm_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -532,7 +538,7 @@ def _add_alarm_columns(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    logger.info("added acknowledgement and clearing columns to the alarms table")
+    logger.info("added the missing columns to the alarms table (acknowledgement, clearing, English text)")
 
 
 def _add_stroke_key_indexes(conn: sqlite3.Connection) -> None:

@@ -236,7 +236,7 @@ def _open_alarms(runtime: Any, machine: str, lang: Lang) -> list[dict[str, Any]]
             "id": a.id,
             "subsystem": subsystem_label(a.code.removeprefix("health."), lang),
             "severity": a.severity.name.lower(),
-            "message": a.message,
+            "message": a.text(lang),
             "raised": to_datetime(a.raised_us),
             "acked_by": a.acked_by,
         }

@@ -247,7 +247,7 @@ def _alarm_row(a: Any) -> dict[str, Any]:
     return {
         "id": a.id,
         "severity": a.severity.name.lower(),
-        "message": a.message,
+        "text": {lang: a.text(lang) for lang in SUPPORTED_LOCALES},  # the template shows its reader's
         "machine": a.machine,
         "source": a.source,  # "health": the row links to the press's health page
         "raised": to_datetime(a.raised_us),

@@ -474,7 +474,8 @@ def new_work_order_page(
     }
     found = existing = None
     if alarm is not None:
-        draft = service.draft_from_alarm(alarm)  # NotFound → the error envelope
+        # NotFound → the error envelope
+        draft = service.draft_from_alarm(alarm, page_locale(request, session.user))
         found = draft["alarm"]
         form.update(
             machine=draft["machine"] or form["machine"],
