@@ -177,6 +177,15 @@ def test_the_supervisor_sees_the_sentence_the_fault_the_forecast_and_the_cards(
     assert series["pump"][-1] == pytest.approx(100 * view.points[-1].levels["pump"], abs=0.01)
     assert next(v for v in series["pump"] if v is not None) == 0  # healthy before the leak
     assert chart["alert"] == 20 and chart["failure"] == 100
+    # Each subsystem's own alert threshold: the cooler alerts at 10 %, with its own line and legend entry.
+    own = {s["name"]: s["alert"] for s in chart["series"]}  # type: ignore[attr-defined]
+    assert own["pump"] == 20
+    legend = page.split('class="legend health-legend"')[1].split("</ul>")[0]
+    if "cooler" in own:
+        assert own["cooler"] == 10
+        assert "Refroidisseur : seuil d'alerte (10 %)" in html.unescape(legend).replace("\xa0", " ")
+    else:
+        assert "key-own-alert" not in legend
     assert 'data-days="30"' in page and re.search(r'class="button active" href="[^"]*days=30', page)
 
     # The open alert, with its work-order button.

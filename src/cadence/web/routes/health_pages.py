@@ -200,9 +200,16 @@ def _similar(
     ]
 
 
+def own_alert_level(subsystem: str, plant_level: float) -> float:
+    """The level at which ``subsystem`` raises its alert: its own threshold (the cooler's) or the plant's."""
+    own = SUBSYSTEMS[subsystem].alert_level if subsystem in SUBSYSTEMS else None
+    return own if own is not None else plant_level
+
+
 def _chart_json(view: HealthView, lang: Lang, alert_level: float) -> str:
     """What static/health.js draws: hourly times (s), each followed subsystem's level in % of failure
-    (null where the hour has none), the alert threshold and failure in %."""
+    (null where the hour has none) with its own alert threshold, the plant's alert threshold and failure
+    in %."""
     names = [s.name for s in view.subsystems]
     data = {
         "t": [p.ts_us / 1e6 for p in view.points],
@@ -210,6 +217,7 @@ def _chart_json(view: HealthView, lang: Lang, alert_level: float) -> str:
             {
                 "name": name,
                 "label": subsystem_label(name, lang),
+                "alert": round(100 * own_alert_level(name, alert_level), 2),
                 "values": [
                     round(100 * p.levels[name], 2)
                     if name in p.levels and math.isfinite(p.levels[name])
@@ -281,8 +289,7 @@ def health_page(
     ranked = sorted(view.subsystems, key=lambda s: -s.health.level)
     cards = []
     for s in ranked:
-        own = SUBSYSTEMS[s.name].alert_level if s.name in SUBSYSTEMS else None
-        state = state_of(s.health.level, s.health.alert, own if own is not None else config.alert_level)
+        state = state_of(s.health.level, s.health.alert, own_alert_level(s.name, config.alert_level))
         cards.append(
             {
                 "name": s.name,
@@ -328,6 +335,16 @@ def health_page(
         points_count=len(view.points),
         chart_json=_chart_json(view, lang, config.alert_level),
         alert_pct=format_percent(config.alert_level, locale, 0),
+        # Subsystems alerting at their own threshold get their own dashed line, named in the legend.
+        own_alerts=[
+            {
+                "name": s.name,
+                "label": subsystem_label(s.name, lang),
+                "pct": format_percent(own_alert_level(s.name, config.alert_level), locale, 0),
+            }
+            for s in view.subsystems
+            if own_alert_level(s.name, config.alert_level) != config.alert_level
+        ],
         alarms=_open_alarms(runtime, machine.id, lang),
         can_order=allowed(session.user.role, Permission.MANAGE_WORK_ORDERS),
         main_order_url=_new_order_url(machine, worst) if worst else f"/workorders/new?machine={machine.id}",

@@ -26,6 +26,8 @@
     });
     const pct = (v) => (v == null ? "—" : Math.round(v) + (locale === "fr" ? "\u00a0%" : "%"));
     const flat = (v) => d.t.map(() => v);
+    // A subsystem with its own alert threshold (the cooler's) gets its own dotted line, in its colour.
+    const own = d.series.filter((s) => s.alert !== d.alert);
     const top = Math.max(d.failure * 1.05, ...d.series.flatMap((s) => s.values.filter((v) => v != null)));
     const note = document.getElementById("health-note");
     const opts = {
@@ -41,6 +43,9 @@
           label: s.label, stroke: COLORS[s.name] || "#111418", width: 3, points: { show: d.t.length < 3, size: 10 },
         })),
         { label: "alert", stroke: ALERT, width: 2, dash: [10, 6], points: { show: false } },
+        ...own.map((s) => ({
+          label: s.label + " alert", stroke: COLORS[s.name] || ALERT, width: 2, dash: [3, 5], points: { show: false },
+        })),
         { label: "failure", stroke: FAILURE, width: 3, points: { show: false } },
       ],
       axes: [
@@ -59,7 +64,8 @@
         }],
       },
     };
-    const data = [d.t, ...d.series.map((s) => s.values), flat(d.alert), flat(d.failure)];
+    const data = [d.t, ...d.series.map((s) => s.values), flat(d.alert), ...own.map((s) => flat(s.alert)),
+      flat(d.failure)];
     el.innerHTML = "";
     el._plot = new window.uPlot(opts, data, el);
     el.dataset.points = String(d.t.length);
