@@ -19,6 +19,9 @@ Definitions:
   10 % below its value at the mark: the valve's dead time and opening time, which grow as it sticks.
 * ``approach_speed_mm_s`` and ``return_speed_mm_s``: mean speed between 10 % and 90 % of the travel.
 * ``energy_kj``: integral of the motor power over the stroke; ``oil_temp_c``: tank temperature at start.
+* ``idle_power_kw`` (optional, :data:`~cadence.domain.cycles.OPTIONAL_FEATURES`): median of the power
+  meter's samples over the idle gap just before the stroke, the pump circulating oil unloaded
+  (:func:`idle_power_kw`). It follows the pump's mechanical drag: higher in cold oil, higher on a worn pump.
 
 >>> from types import SimpleNamespace
 >>> dt = 0.002                                     # 500 Hz
@@ -42,9 +45,18 @@ from typing import Protocol
 import numpy as np
 
 from cadence.domain.cycles import STANDARD_FEATURES
-from cadence.domain.samples import F64
+from cadence.domain.samples import F64, I64
 
 _BDC_WINDOW = 5  # samples of the moving mean used for the bottom dead centre
+
+# Idle power (idle_power_kw). A gap shorter than a second is mostly the unloading valve settling and the
+# meter's own averaging of the return stroke; the first 0.3 s of any gap are skipped for the same reason.
+# Only the last 30 s before the stroke count: after a long idle spell (a die change) the power is read as
+# it is when the stroke starts, with the oil at the temperature the stroke reports.
+IDLE_MIN_GAP_S = 1.0
+IDLE_SETTLE_S = 0.3
+IDLE_WINDOW_S = 30.0
+_IDLE_MIN_SAMPLES = 3
 
 
 def _crossing_time(values: F64, level: float, dt: float, rising: bool) -> float | None:
@@ -161,3 +173,43 @@ def stroke_features(curves: Curves, oil_temp_c: float, gap_s: float) -> dict[str
     }
     # Rounded as a gateway would report them: enough digits for SPC, short on the wire.
     return {name: round(features[name], 4) for name in STANDARD_FEATURES}
+
+
+def idle_power_kw(
+    ts_us: I64,
+    power_kw: F64,
+    gap_start_us: int,
+    gap_end_us: int,
+    *,
+    min_gap_s: float = IDLE_MIN_GAP_S,
+    settle_s: float = IDLE_SETTLE_S,
+    window_s: float = IDLE_WINDOW_S,
+) -> float | None:
+    """Median metered motor power over an idle gap ``[gap_start_us, gap_end_us)`` before a stroke.
+
+    ``ts_us``/``power_kw`` are the power meter's samples (any span; those outside the gap are ignored);
+    the gap is the time the pump ran unloaded: from the previous stroke's end (or the motor's restart)
+    to this stroke's start. The median ignores the few samples a meter averages across a transition.
+    ``None`` when the gap is shorter than ``min_gap_s``, holds fewer than 3 samples after ``settle_s``,
+    or the motor was off at some sample (a stopped motor reads 0: that gap is not idle running).
+
+    >>> ts = np.arange(0, 5_000_000, 100_000)                # 10 Hz over 5 s
+    >>> power = np.full(len(ts), 3.31)
+    >>> power[:2] = 9.8                                        # the end of the return stroke
+    >>> power[30] = 3.40                                       # a spike of meter noise
+    >>> idle_power_kw(ts, power, 100_000, 4_000_000)
+    3.31
+    >>> idle_power_kw(ts, power, 3_500_000, 4_000_000) is None   # a half-second gap: nothing to report
+    True
+    >>> power[20] = 0.0                                        # the motor was stopped within the gap
+    >>> idle_power_kw(ts, power, 100_000, 4_000_000) is None
+    True
+    """
+    if (gap_end_us - gap_start_us) / 1e6 < min_gap_s:
+        return None
+    first = max(gap_start_us + round(settle_s * 1e6), gap_end_us - round(window_s * 1e6))
+    inside = (ts_us >= first) & (ts_us < gap_end_us)
+    values = power_kw[inside]
+    if len(values) < _IDLE_MIN_SAMPLES or bool((values <= 0.0).any()):
+        return None
+    return round(float(np.median(values)), 4)

@@ -33,6 +33,10 @@ STANDARD_FEATURES: tuple[str, ...] = (
     "energy_kj",  # electrical energy of the stroke
     "oil_temp_c",
 )
+# Features a gateway reports only when it can measure them, so a stroke may lack them. The motor power at
+# idle needs the pump to have run unloaded for a while just before the stroke: the first stroke after the
+# motor was off (start of the day, breakdown, over-temperature trip) has none.
+OPTIONAL_FEATURES: tuple[str, ...] = ("idle_power_kw",)  # median metered motor power in the gap before
 
 
 @dataclass(frozen=True, slots=True, eq=False)

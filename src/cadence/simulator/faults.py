@@ -6,8 +6,9 @@ Five modes (docs/domain.md §1.5), each with a severity ``s`` from 0 (new) to 1 
 mode              physical parameter changed                    what a detector should see
 ================  ===========================================  =======================================
 pump_leak         internal pump leakage: η_v at nominal         slower approach and pressing, longer
-                  pressure 0.93 → 0.20                          build-up and cycle, more energy, hotter
-                                                                oil; at the end, pressure not reached
+                  pressure 0.93 → 0.20; pump drag ×1…1.4        build-up and cycle, more energy, hotter
+                  (no-load loss +20 %)                          oil, more motor power at idle; at the
+                                                                end, pressure not reached
 seal_wear         piston-seal bypass: dwell time constant       larger dwell pressure decay, ram creep;
                   40 s → 1.5 s                                  at the end, low dwell pressure (scrap)
 cooler_fouling    cooler effectiveness ε_c 0.60 → 0.03          oil temperature rises and settles
@@ -63,6 +64,10 @@ _TAIL_K = 3.0  # steepness of the exponential end-of-life tail
 
 # Physical ranges swept by severity 0 → 1 (see the module table).
 PUMP_ETA_V_WORN = 0.20  # η_v at nominal pressure of a pump about to fail
+# The wear that opens the leakage gaps (scored pistons and valve plate, worn slippers and bearings) also
+# breaks the oil films they run on: the pump's drag grows by 40 % at severity 1, i.e. the no-load loss by
+# 20 % and the motor power at idle by ≈ 18 % (params.PUMP_DRAG_SHARE of the no-load loss is the pump's).
+PUMP_DRAG_GAIN = 0.4
 SEAL_DWELL_TAU_WORN_S = 1.5
 COOLER_EFFECTIVENESS_LOSS = 0.95  # ε_c falls to 5 % of new (UCI "close to total failure": 3 %)
 VALVE_TAU_GAIN = 2.0  # time constant ×3 at severity 1
@@ -134,6 +139,7 @@ class Condition:
     valve_dead_s: float
     decompression_tau_s: float
     die_factor: float
+    pump_drag: float = 1.0  # the pump's drag over a new pump's (PressParams.no_load_at)
 
     def eta_v(self, params: PressParams) -> float:
         """Volumetric efficiency at nominal pressure and reference temperature."""
@@ -150,6 +156,7 @@ class Condition:
             valve_tau_s=self.valve_tau_s,
             valve_dead_s=self.valve_dead_s,
             die_factor=self.die_factor,
+            pump_drag=self.pump_drag,
         )
         return out
 
@@ -181,6 +188,7 @@ def condition_of(params: PressParams, severities: Mapping[FaultMode, float]) -> 
         valve_dead_s=params.valve_dead_s + VALVE_DEAD_GAIN_S * lag,
         decompression_tau_s=params.decompression_tau_s * (1.0 + 2.0 * lag),
         die_factor=1.0 + DIE_FORCE_GAIN * s[FaultMode.DIE_WEAR],
+        pump_drag=1.0 + PUMP_DRAG_GAIN * s[FaultMode.PUMP_LEAK],
     )
 
 

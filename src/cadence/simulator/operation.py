@@ -6,6 +6,9 @@ for micro-stops (Poisson, ``idle``/``microstop``) and breakdowns (exponential ti
 and to repair, ``down``/``breakdown.*``), changes dies between orders (``setup``/``setup.die_change``)
 and trips on oil over-temperature (``down``/``fault.overtemperature``). Independently, :meth:`tick`
 samples the slow signals (motor power, oil temperature) for any interval, whatever the press is doing.
+Between strokes the motor turns the unloaded pump; that idle power follows the oil temperature and the
+pump's wear (:meth:`PressParams.idle_kw_at`), and the gateway reports it with each stroke
+(``idle_power_kw``, read by its power meter over the gap before the stroke).
 
 Each press is its own gateway: source ``gw-<machine>``, an epoch drawn once from the seeded generator,
 and ``seq`` 0, 1, 2… over all its messages. Randomness comes only from ``numpy`` generators seeded from
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cadence.analytics.stroke_features import stroke_features
+from cadence.analytics.stroke_features import IDLE_WINDOW_S, idle_power_kw, stroke_features
 from cadence.domain.batch import MAX_KEY_INT, Batch, IdempotencyKey
 from cadence.domain.cycles import Stroke, Waveform
 from cadence.domain.plant import Machine
@@ -198,8 +201,13 @@ class PressProcess:
         self.machine = machine
         self.op = operation or OperationConfig()
         self.faults = tuple(faults)
-        rngs = [np.random.default_rng(s) for s in machine_seed(seed, machine.id).spawn(7)]
-        self._params_rng, self._parts_rng, self._ops, self._noise, self._material_rng, gateway, life = rngs
+        # The idle-power meter reads draw from their own generator, spawned last, so that the other streams
+        # (and every run recorded before the feature existed) stay the same.
+        rngs = [np.random.default_rng(s) for s in machine_seed(seed, machine.id).spawn(8)]
+        self._params_rng, self._parts_rng, self._ops, self._noise, self._material_rng, gateway, life = rngs[
+            :7
+        ]
+        self._idle_noise = rngs[7]
         self.source = f"gw-{machine.id}"[:64]
         self.epoch = int(gateway.integers(0, MAX_KEY_INT, endpoint=True))
         self._seq = 0
@@ -238,6 +246,9 @@ class PressProcess:
         self._oil = OilThermal(self.params, temp_c=self._production_equilibrium_c())
         self._timeline = _PowerTimeline()
         self._motor_kw = self.params.idle_kw  # the level the timeline falls back to
+        # The pump's unloaded running since the last stroke or motor start: (start, end, kW) levels, back
+        # to back, ending now. The gateway reads the idle power of the next stroke over them.
+        self._unloaded: list[tuple[int, int, float]] = []
         self._motor_s = 0.0  # motor-on seconds: the clock of wear
         self._running_s = 0.0  # time in production (strokes + loading): the clock of failures
         self._next_failure_s = self._ops.exponential(self.op.mtbf_h * 3600.0)
@@ -275,7 +286,8 @@ class PressProcess:
         power_ts = _grid(before, ts_us, self._power_dt_us)
         heat_ts = power_ts if len(power_ts) else np.array([ts_us], dtype=np.int64)
         true_kw = self._timeline.sample(heat_ts, self._motor_kw)
-        heat = float(heat_to_oil_kw(self.params, true_kw).mean())
+        no_load = self.params.no_load_at(self._oil.temp_c, self.condition.pump_drag)
+        heat = float(heat_to_oil_kw(self.params, true_kw, no_load).mean())
         temp_before = self._oil.temp_c
         temp_after = self._oil.step((ts_us - before) / US, heat, self.condition.cooler_effectiveness)
         blocks: list[SampleBlock] = []
@@ -292,6 +304,10 @@ class PressProcess:
         self._timeline.forget_before(ts_us)
         if blocks:
             self._emit(MessageKind.SAMPLES, ts_us, samples=blocks)
+
+    def idle_kw(self) -> float:
+        """True motor power with the pump unloaded now: oil temperature and pump wear set the drag."""
+        return self.params.idle_kw_at(self._oil.temp_c, self.condition.pump_drag)
 
     @property
     def oil_temp_c(self) -> float:
@@ -316,7 +332,7 @@ class PressProcess:
                 else:
                     minutes, reason = self.op.adjustment_median_min, "setup.adjustment"
                 seconds = minutes * 60.0 * float(np.exp(0.3 * self._ops.standard_normal()))
-                t = yield from self._hold(t, seconds, MachineState.SETUP, reason, self.params.idle_kw)
+                t = yield from self._hold(t, seconds, MachineState.SETUP, reason, motor_on=True)
                 self._set_state(t, MachineState.RUNNING, None)
             die = order.die
             good = made = 0
@@ -346,17 +362,17 @@ class PressProcess:
                     pick = int(self._ops.choice(len(weights), p=weights / weights.sum()))
                     repair = max(self._ops.exponential(self.op.mttr_h * 3600.0), self.op.min_repair_s)
                     reason = self.op.breakdown_reasons[pick][0]
-                    t = yield from self._hold(t, repair, MachineState.DOWN, reason, 0.0)
+                    t = yield from self._hold(t, repair, MachineState.DOWN, reason, motor_on=False)
                     self._set_state(t, MachineState.RUNNING, None)
                     self._next_failure_s = self._running_s + self._ops.exponential(self.op.mtbf_h * 3600.0)
                 elif self._running_s >= self._next_microstop_s:
                     median = self.op.microstop_median_s
                     seconds = float(np.clip(median * np.exp(0.6 * self._ops.standard_normal()), 30.0, 300.0))
-                    t = yield from self._hold(t, seconds, MachineState.IDLE, "microstop", self.params.idle_kw)
+                    t = yield from self._hold(t, seconds, MachineState.IDLE, "microstop", motor_on=True)
                     self._set_state(t, MachineState.RUNNING, None)
                     self._next_microstop_s = self._running_s + self._draw_microstop_interval()
                 gap_us = self._pending_gap_us
-                self._timeline.level(t, t + gap_us, self.params.idle_kw)
+                self._idle(t, t + gap_us)
                 self._motor_s += gap_us / US
                 t += gap_us
                 yield t
@@ -378,6 +394,8 @@ class PressProcess:
             sensors=self._sensors,
             rng=self._noise,
         )
+        idle = self._read_idle_power(t)
+        self._unloaded = []
         end = t + curves.duration_us
         self._timeline.curve(t, end, curves.dt_us, curves.power_true_kw)
         self._motor_s += curves.duration_us / US
@@ -388,6 +406,8 @@ class PressProcess:
         self._running_s += curves.duration_us / US + gap_s
         oil_read = float(self._temp_sensor.read(np.array([oil_true]), self._noise)[0])
         features = stroke_features(curves, oil_temp_c=oil_read, gap_s=gap_s)
+        if idle is not None:
+            features["idle_power_kw"] = idle
         good, reason = judge(features, part.window, self._ops, self.op.surface_defect_rate)
         self._stroke_n += 1
         n = self._stroke_n
@@ -445,24 +465,55 @@ class PressProcess:
         return end, good
 
     def _hold(
-        self, t: int, seconds: float, state: MachineState, reason: str | None, motor_kw: float
+        self, t: int, seconds: float, state: MachineState, reason: str | None, *, motor_on: bool
     ) -> Generator[int, None, int]:
+        """Stay in ``state`` for ``seconds``, the motor idling (pump unloaded) or off."""
         self._set_state(t, state, reason)
         end = t + round(seconds * US)
-        self._timeline.level(t, end, motor_kw)
-        self._motor_kw = motor_kw
-        if motor_kw > 0:
+        if motor_on:
+            self._motor_kw = self._idle(t, end)
             self._motor_s += seconds
+        else:
+            self._timeline.level(t, end, 0.0)
+            self._motor_kw = 0.0
+            self._unloaded = []  # a stopped motor ends the idle gap
         yield end
-        self._motor_kw = self.params.idle_kw
+        self._motor_kw = self.idle_kw()
         return end
+
+    def _idle(self, t0: int, t1: int) -> float:
+        """The motor turns the unloaded pump over ``[t0, t1)``; returns its power.
+
+        One level for the whole span, at the oil temperature of its start: the oil moves by well under
+        a degree over a loading gap or a microstop (its time constant is most of an hour).
+        """
+        kw = self.idle_kw()
+        self._timeline.level(t0, t1, kw)
+        if t1 > t0:
+            self._unloaded.append((t0, t1, kw))
+        return kw
+
+    def _read_idle_power(self, t: int) -> float | None:
+        """``idle_power_kw`` of a stroke starting at ``t``: the gateway's power meter over the idle gap."""
+        if not self._unloaded or self._unloaded[-1][1] != t:
+            return None
+        start = self._unloaded[0][0]
+        first = max(start, t - round((IDLE_WINDOW_S + 1.0) * US))  # the meter's buffer: what the window needs
+        ts = _grid(first - 1, t - 1, self._power_dt_us)  # samples in [first, t)
+        true_kw = np.zeros(len(ts))
+        for t0, t1, kw in self._unloaded:
+            true_kw[(ts >= t0) & (ts < t1)] = kw
+        measured = np.maximum(self._power_sensor.read(true_kw, self._idle_noise), 0.0)
+        return idle_power_kw(ts, measured, start, t)
 
     def _cool_down(self, t: int) -> Generator[int, None, int]:
         """Over-temperature trip: motor off until the oil is back under the restart temperature."""
         logger.info("%s: oil at %.1f °C, over-temperature trip", self.machine.id, self._oil.temp_c)
         waited = 0.0
         while self._oil.temp_c > self.op.overtemp_restart_c and waited < OVERTEMP_MAX_WAIT_S:
-            t = yield from self._hold(t, OVERTEMP_POLL_S, MachineState.DOWN, "fault.overtemperature", 0.0)
+            t = yield from self._hold(
+                t, OVERTEMP_POLL_S, MachineState.DOWN, "fault.overtemperature", motor_on=False
+            )
             waited += OVERTEMP_POLL_S
         return t
 

@@ -11,6 +11,14 @@ identical curves, as in a real shop.
 True
 >>> params.motor_rated_kw                    # 11-15 kW for a 100 t press (domain.md §1.2)
 15.0
+
+Idle power is the no-load loss plus the pump circulating oil at a few bar. The pump's share of the
+no-load loss is drag in oil, so it follows the viscosity: higher on a cold morning, falling as the oil
+warms, and higher on a worn pump (``pump_drag`` > 1, :mod:`.faults`):
+
+>>> cold, warm = params.idle_kw_at(25.0), params.idle_kw_at(LEAK_REF_C)
+>>> warm == params.idle_kw, round(cold / warm, 3), round(params.idle_kw_at(60.0) / warm, 3)
+(True, 1.144, 0.915)
 """
 
 from __future__ import annotations
@@ -32,6 +40,15 @@ ETA_V_NEW = 0.93  # volumetric efficiency of a new axial piston pump at nominal 
 ETA_HM = 0.90  # hydro-mechanical efficiency of the pump
 ETA_MOTOR = 0.92  # IE3 induction motor at load
 NO_LOAD_SHARE = 0.20  # no-load losses of motor + pump, share of rated power: idle ends up at 20-40 % rated
+# Share of the no-load loss that is the pump's drag (shear in the oil films of pistons, slippers and valve
+# plate, churning in its case, shaft seal): it heats the oil. The rest is the motor's iron, bearing and fan
+# losses, which heat the air.
+PUMP_DRAG_SHARE = 0.5
+# The pump's drag follows the oil's kinematic viscosity as (ν/ν_ref)^0.5: the film shear alone would go as ν,
+# but bearing and seal friction barely depend on it and churning grows slower than ν; the square root keeps
+# the law modest: a 25 °C start draws ≈ 14 % more at idle than at 45 °C (ν_ref), 60 °C ≈ 8 % less.
+DRAG_VISCOSITY_EXPONENT = 0.5
+VISCOSITY_HALVING_K = 25.0  # ISO VG 46 mineral oil: kinematic viscosity halves per ≈ 25 K around 40-60 °C
 PEAK_DRAW_SHARE = 1.05  # electrical draw at nominal pressure, share of rated: motors run briefly at ~rated
 BULK_MODULUS_PA = 1.4e9  # effective β of mineral oil with hoses (domain.md: 1.0-1.6 GPa)
 DEAD_COLUMN_M = 0.05  # oil in lines and valve blocks, as an equivalent column of the main cylinder
@@ -57,7 +74,7 @@ COOLER_EFFECTIVENESS_NEW = 0.60  # ε of a clean plate cooler: production oil se
 AMBIENT_C = 22.0
 COOLANT_C = 22.0
 LEAK_TEMP_COEF_PER_K = 0.02  # leakage grows ~2 %/K as viscosity falls (VG 46: viscosity halves per ~25 K)
-LEAK_REF_C = 45.0  # leakage coefficients are quoted at this oil temperature
+LEAK_REF_C = 45.0  # leakage coefficients and the no-load loss are quoted at this oil temperature
 
 # Variation between presses of the same model (1 σ, relative): manufacturing tolerance and tuning.
 _VARIATION = 0.02
@@ -89,7 +106,7 @@ class PressParams:
     eta_hm: float
     eta_motor: float
     motor_rated_kw: float
-    no_load_kw: float
+    no_load_kw: float  # motor + pump of a new press with oil at LEAK_REF_C
     bulk_modulus_pa: float
     dead_volume_m3: float
     friction_n: float
@@ -104,19 +121,46 @@ class PressParams:
     ambient_c: float
     coolant_c: float
 
-    def electrical_kw(self, pump_pressure_pa: float | np.ndarray) -> float | np.ndarray:
+    def no_load_at(self, oil_temp_c: float, pump_drag: float = 1.0) -> float:
+        """No-load loss (kW) with the oil at ``oil_temp_c`` and the pump's drag scaled by ``pump_drag``.
+
+        The motor's part is constant; the pump's part is drag in oil (:data:`DRAG_VISCOSITY_EXPONENT`)
+        and grows with mechanical wear (``pump_drag`` 1 when new, :mod:`.faults`).
+        """
+        drag = math.pow(viscosity_ratio(oil_temp_c), DRAG_VISCOSITY_EXPONENT) * pump_drag
+        pump = PUMP_DRAG_SHARE * self.no_load_kw * drag
+        return (1.0 - PUMP_DRAG_SHARE) * self.no_load_kw + pump
+
+    def electrical_kw(
+        self, pump_pressure_pa: float | np.ndarray, no_load_kw: float | None = None
+    ) -> float | np.ndarray:
         """Motor input power when the pump delivers its full displacement against ``pump_pressure_pa``.
 
         P_el = p·Q_th / (η_hm·η_motor) + P₀: the volumetric loss is already inside Q_th (leaked oil was
         pumped too), which is why a leaking pump costs the same power per second but more per stroke.
+        ``no_load_kw`` is P₀ (:meth:`no_load_at`); by default the new press's at the reference temperature.
         """
         hydraulic_w = pump_pressure_pa * self.q_theoretical_m3_s
-        return hydraulic_w / (self.eta_hm * self.eta_motor) / 1000.0 + self.no_load_kw
+        no_load = self.no_load_kw if no_load_kw is None else no_load_kw
+        return hydraulic_w / (self.eta_hm * self.eta_motor) / 1000.0 + no_load
 
     @property
     def idle_kw(self) -> float:
-        """Motor power with the pump unloaded (between strokes)."""
-        return float(self.electrical_kw(PUMP_UNLOADED_BAR * BAR_PA))
+        """Motor power with the pump unloaded (between strokes): new press, oil at :data:`LEAK_REF_C`."""
+        return self.idle_kw_at(LEAK_REF_C)
+
+    def idle_kw_at(self, oil_temp_c: float, pump_drag: float = 1.0) -> float:
+        """Motor power with the pump unloaded, oil at ``oil_temp_c``, pump drag ``pump_drag`` (1 new)."""
+        return float(self.electrical_kw(PUMP_UNLOADED_BAR * BAR_PA, self.no_load_at(oil_temp_c, pump_drag)))
+
+
+def viscosity_ratio(oil_temp_c: float) -> float:
+    """Kinematic viscosity of the oil at ``oil_temp_c`` over its value at :data:`LEAK_REF_C`.
+
+    >>> viscosity_ratio(LEAK_REF_C), viscosity_ratio(LEAK_REF_C - VISCOSITY_HALVING_K)
+    (1.0, 2.0)
+    """
+    return float(2.0 ** ((LEAK_REF_C - oil_temp_c) / VISCOSITY_HALVING_K))
 
 
 def motor_size_kw(tonnage_t: float) -> float:

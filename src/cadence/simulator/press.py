@@ -15,7 +15,8 @@ PLC's pressing time-out expires (a leaking pump may never get there); the valve'
 constant let the pump push on a little after the switch, which is the pressure overshoot.
 
 Dwell isolates the pump: p(t) = p_peak · exp(−t/τ), τ = V / (β·C_seal). Motor power follows
-P_el = p_pump·Q_th / (η_hm·η_motor) + P₀ with the pump-outlet pressure of each phase.
+P_el = p_pump·Q_th / (η_hm·η_motor) + P₀ with the pump-outlet pressure of each phase, P₀ the no-load loss
+at the stroke's oil temperature and pump wear (:meth:`PressParams.no_load_at`).
 
 >>> import numpy as np
 >>> from cadence.simulator.params import press_params
@@ -245,7 +246,7 @@ def simulate_stroke(
     """Simulate one stroke sampled every ``dt_us``; noise is added only when ``rng`` is given.
 
     ``material`` scales the forming force of the blank (strength of its heat, ±1-3 %); ``oil_temp_c``
-    sets the leakage through viscosity.
+    sets the leakage and the pump's drag through viscosity.
     """
     sensors = sensors or StrokeSensors()
     dt = dt_us / 1e6
@@ -341,7 +342,8 @@ def simulate_stroke(
     pressure[s] = tank
     pump_pa[s] = PUMP_RETURN_BAR * BAR_PA
 
-    power_true = np.asarray(params.electrical_kw(pump_pa), dtype=np.float64)
+    no_load = params.no_load_at(oil_temp_c, condition.pump_drag)  # cold oil and a worn pump drag more
+    power_true = np.asarray(params.electrical_kw(pump_pa, no_load), dtype=np.float64)
     pressure_bar = pressure / BAR_PA
     if rng is not None and sensors.pressure.noise_sd > 0:
         pressure_bar = pressure_bar + sensors.pressure.noise_sd * rng.standard_normal(n)

@@ -23,20 +23,31 @@ import math
 import numpy as np
 
 from cadence.domain.samples import F64
-from cadence.simulator.params import PressParams
+from cadence.simulator.params import PUMP_DRAG_SHARE, PressParams
 
 FORMING_WORK_SHARE = 0.10  # share of hydraulic power leaving as forming work (domain.md §1.1: ≈ 9 %)
-PUMP_FRICTION_SHARE = 0.5  # share of the no-load loss that is pump friction (heats oil); the rest is motor
 
 
-def heat_to_oil_kw(params: PressParams, electrical_kw: F64) -> F64:
+def heat_to_oil_kw(params: PressParams, electrical_kw: F64, no_load_kw: float | None = None) -> F64:
     """Heat reaching the oil for each electrical power value (0 where the motor is off).
 
-    Motor losses heat the air; pump friction and every throttled or leaked hydraulic watt heat the oil.
+    Motor losses heat the air; the pump's drag and every throttled or leaked hydraulic watt heat the oil.
+    ``no_load_kw`` is the no-load loss the power values were drawn with (:meth:`PressParams.no_load_at`:
+    it grows in cold oil and with pump wear, and all of that growth is pump drag); by default the new
+    press's at the reference temperature.
+
+    >>> from cadence.simulator.params import press_params
+    >>> params = press_params("P01", 100, np.random.default_rng(0))
+    >>> cold = params.no_load_at(25.0)
+    >>> idle = heat_to_oil_kw(params, np.array([params.idle_kw_at(25.0), 0.0]), cold)
+    >>> bool(idle[0] > heat_to_oil_kw(params, np.array([params.idle_kw]))[0]), float(idle[1])
+    (True, 0.0)
     """
+    no_load = params.no_load_kw if no_load_kw is None else no_load_kw
     on = electrical_kw > 0.0
-    hydraulic = np.maximum(electrical_kw - params.no_load_kw, 0.0) * params.eta_motor
-    heat = (1.0 - FORMING_WORK_SHARE) * hydraulic + PUMP_FRICTION_SHARE * params.no_load_kw
+    hydraulic = np.maximum(electrical_kw - no_load, 0.0) * params.eta_motor
+    pump_drag = no_load - (1.0 - PUMP_DRAG_SHARE) * params.no_load_kw  # the motor's own part is constant
+    heat = (1.0 - FORMING_WORK_SHARE) * hydraulic + pump_drag
     return np.where(on, heat, 0.0)
 
 

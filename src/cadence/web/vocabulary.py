@@ -121,5 +121,6 @@ FEATURE_LABELS: dict[str, str] = {
     "return_speed_mm_s": N_("Return speed (mm/s)"),
     "energy_kj": N_("Energy (kJ)"),
     "oil_temp_c": N_("Oil temperature (°C)"),
+    "idle_power_kw": N_("Idle motor power (kW)"),
     "oil_excess_c": N_("Oil temperature above expected at this load (°C)"),
 }

@@ -14,7 +14,7 @@ from simulator_testkit import START_US, example_plant, lean_plant, simulate
 
 from cadence.clock import SimClock, WallClock
 from cadence.domain import Batch, MachineState, Plant
-from cadence.domain.cycles import STANDARD_FEATURES
+from cadence.domain.cycles import OPTIONAL_FEATURES, STANDARD_FEATURES
 from cadence.domain.states import DEFAULT_REASONS
 from cadence.protocol import MessageKind, decode_message, parse_topic
 from cadence.simulator import (
@@ -74,7 +74,7 @@ def _validate(batch: Batch, topic: str, plant: Plant) -> None:
         steps = block.values / spec.resolution
         assert np.abs(steps - np.rint(steps)).max() < 1e-6  # quantised to the sensor's resolution
     for stroke in batch.strokes:
-        assert set(stroke.features) == set(STANDARD_FEATURES)
+        assert set(STANDARD_FEATURES) <= set(stroke.features) <= {*STANDARD_FEATURES, *OPTIONAL_FEATURES}
         assert stroke.good == (stroke.scrap_reason is None)
         assert stroke.serial == f"{machine}-{stroke.n:08d}"
         assert stroke.order and stroke.lot and stroke.material_lot and stroke.die and stroke.part

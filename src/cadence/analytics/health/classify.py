@@ -51,8 +51,9 @@ SHARPNESS = 12.0  # softmax temperature on cosine similarities: 0.1 of cosine â‰
 SIGNATURES: dict[str, tuple[dict[str, float], ...]] = {
     "pump_leak": (
         {
+            "idle_power_kw": 0.79,  # the worn pump's drag: idle power +5 % at severity 0.3
             "buildup_time_s": 0.70,
-            "energy_kj": 0.41,
+            "energy_kj": 0.60,  # the same drag over every stroke adds to the leaked flow's energy
             "stroke_time_s": 0.39,
             "peak_pressure_bar": 0.26,
             "approach_speed_mm_s": 0.22,

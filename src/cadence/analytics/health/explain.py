@@ -61,6 +61,7 @@ FEATURE_NAMES: dict[str, tuple[str, str, str]] = {
     "bdc_position_mm": ("point mort bas", "bottom dead centre", "mm"),
     "accumulator_precharge_bar": ("précharge de l'accumulateur", "accumulator precharge", "bar"),
     "oil_excess_c": ("huile", "oil", "°C"),
+    "idle_power_kw": ("puissance à vide", "idle power", "kW"),
 }
 
 

@@ -60,6 +60,11 @@ _BLOCK = 50  # strokes per block when measuring a feature's slow wander over its
 _WANDER_MARGIN = 2.5
 _WARM = 0.8
 _JUDGE_EVERY = 10  # weight of the smoothed mean from which it no longer leans on its first strokes
+# Read with the pump unloaded, whatever the part program: their line against oil temperature is the press's
+# (the oil's viscosity on the pump), so an operating point learned on steady warm oil, too narrow a range to
+# see a slope, takes the one its press's other operating points learned (idle power moves ≈ 0.6 %/K, so a
+# cold start would otherwise read as a worn pump).
+_PRESS_WIDE_SLOPE = ("idle_power_kw",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +351,12 @@ class HealthMonitor:
     # --- inside ----------------------------------------------------------------------------------------
 
     def _learn(self, ctx: _Context, temp: float | None, values: dict[str, float]) -> None:
-        if not ctx.names:
-            ctx.names = sorted(values)
+        new = sorted(set(values) - set(ctx.names))
+        if new:
+            # A feature the gateway reports only when it can measure it (idle power needs an idle gap before
+            # the stroke) may be missing from a context's first strokes: learn it from where it appears.
+            ctx.rows = [row + [math.nan] * len(new) for row in ctx.rows]
+            ctx.names = ctx.names + new
         ctx.rows.append(
             [temp if temp is not None else math.nan] + [values.get(n, math.nan) for n in ctx.names]
         )
@@ -363,6 +372,19 @@ class HealthMonitor:
                 continue
             fits[name] = self._fit_feature(name, column[ok], temps[ok])
         ctx.fits, ctx.rows = fits, []
+        self._share_slopes()
+
+    def _share_slopes(self) -> None:
+        """Give the press's learned temperature slope of :data:`_PRESS_WIDE_SLOPE` features to the
+        operating points that learned none (their slope is exactly 0: :meth:`_fit_feature` fits none)."""
+        for name in _PRESS_WIDE_SLOPE:
+            fits = [c.fits[name] for c in self._contexts.values() if c.fits is not None and name in c.fits]
+            learned = [f.slope for f in fits if f.slope != 0.0]
+            if learned:
+                slope = float(np.median(learned))
+                for fit in fits:
+                    if fit.slope == 0.0:
+                        fit.slope = slope
 
     def _fit_feature(self, name: str, column: np.ndarray, temps: np.ndarray) -> FeatureFit:
         known = np.isfinite(temps)

@@ -79,6 +79,12 @@ SUBSYSTEMS: dict[str, Subsystem] = {
                 Watch("stroke_time_s", 1, 0.25),
                 Watch("energy_kj", 1, 0.30),
                 Watch("peak_pressure_bar", -1, 0.05),  # 95 % of taught is the "pressure not reached" scrap
+                # Mechanical wear (scored pistons and valve plate, worn bearings) makes the unloaded pump
+                # drag more. No monitor or tolerance bounds it, so its failure change is where it stands
+                # when the leak has made the build-up a quarter longer (the failure above): ≈ +12 % with
+                # the simulator's wear law (cadence.simulator.faults). Its line against oil temperature
+                # matters: cold oil alone adds ≈ 0.6 %/K.
+                Watch("idle_power_kw", 1, 0.12),
             ),
         ),
         Subsystem(

@@ -23,8 +23,12 @@ def _direction(mode: FaultMode, machine: str, tonnage: float, part_index: int) -
     """The worsening direction a fault gives one part at severity 0.3, in shares of failure."""
     params = press_params(machine, tonnage, np.random.default_rng(0))
     part = make_parts(params, np.random.default_rng(0))[part_index]
-    base = stroke_features(simulate_stroke(params, healthy_condition(params), part.recipe), 45.0, 4.0)
-    worn = stroke_features(simulate_stroke(params, condition_of(params, {mode: 0.3}), part.recipe), 45.0, 4.0)
+    healthy, faulty = healthy_condition(params), condition_of(params, {mode: 0.3})
+    base = stroke_features(simulate_stroke(params, healthy, part.recipe), 45.0, 4.0)
+    worn = stroke_features(simulate_stroke(params, faulty, part.recipe), 45.0, 4.0)
+    # What the gateway reads between strokes: the motor turning the unloaded pump in oil at 45 °C.
+    base["idle_power_kw"] = params.idle_kw_at(45.0, healthy.pump_drag)
+    worn["idle_power_kw"] = params.idle_kw_at(45.0, faulty.pump_drag)
     out = {}
     for name, watch in WATCHES.items():
         if name not in base:
