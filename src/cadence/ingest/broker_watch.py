@@ -13,7 +13,10 @@ zero: those drops happened while nobody watched), a lower reading means the brok
 >>> watch = DropDetector(SimClock(start_us=0))
 >>> watch.observe(0) is None, watch.observe(0) is None
 (True, True)
->>> watch.observe(12).message.split(".")[0]
+>>> alarm = watch.observe(12)
+>>> alarm.message.split(".")[0]
+'Mosquitto a perdu 12 message(s) depuis la lecture précédente (12 depuis son démarrage)'
+>>> alarm.text("en").split(".")[0]
 'Mosquitto dropped 12 message(s) since the previous reading (12 since it started)'
 >>> watch.observe(15) is None  # within a minute of the last alarm: counted, reported with the next one
 True
