@@ -45,7 +45,7 @@ from benchlib import docs
 from cadence.analytics import nab
 from cadence.analytics.anomaly import DEFAULT, DetectorConfig, score_series
 from cadence.evaluation import nab_corpus
-from cadence.evaluation.series_csv import read_series
+from cadence.evaluation.series_csv import read_series, row_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = REPO.parent / "shared" / "datasets" / "nab"
@@ -64,6 +64,7 @@ class Series:
     name: str
     values: np.ndarray
     windows: tuple[nab.Window, ...]
+    row_seconds: float | None  # sampling interval from the first rows' timestamps, as the command reads it
 
 
 def load(folder: Path) -> list[Series]:
@@ -72,12 +73,13 @@ def load(folder: Path) -> list[Series]:
     for name in nab_corpus.series_names(folder):
         series = read_series(folder / "data" / name)
         stamps = nab_corpus.read_timestamps(folder, name)
-        out.append(Series(name, series.values[:, 0], nab_corpus.read_windows(folder, name, stamps)))
+        interval = row_seconds(series.timestamps, DEFAULT.warmup_rows)
+        out.append(Series(name, series.values[:, 0], nab_corpus.read_windows(folder, name, stamps), interval))
     return out
 
 
 def score_corpus(corpus: list[Series], config: DetectorConfig) -> list[nab.CorpusFile]:
-    return [nab.CorpusFile(s.name, score_series(s.values, config), s.windows) for s in corpus]
+    return [nab.CorpusFile(s.name, score_series(s.values, config, s.row_seconds), s.windows) for s in corpus]
 
 
 def timed(corpus: list[Series], repeats: int) -> tuple[list[nab.CorpusFile], list[float]]:
