@@ -21,8 +21,11 @@ SCORE_EPILOG = (
     "--out line3_scores.csv\n\n"
     "Output: CSV 'timestamp,anomaly_score', one row per input row in file order, scores in [0, 1]. Each "
     "score uses only that row and the rows above it; the first 150 rows (warm-up) score 0. A burst alerts "
-    "on its first row: later rows of the burst report 0 unless clearly higher. Alert when the score reaches "
-    "a threshold; 0.82 was the best single threshold on the NAB corpus (standard profile). With several "
+    "on its first row: later rows of the burst report 0 unless clearly higher. ISO 8601 timestamps "
+    "(2024-03-01 14:05:00) give the sampling interval, from which a day and a week in rows are known: a "
+    "value unusual for its time of day or week is then seen too; other timestamps are only copied. Alert "
+    "when the score reaches a threshold; 0.82 was the best single threshold on the NAB corpus "
+    "(standard profile). With several "
     "columns the row's score is the highest of the columns. Bad input stops with a coded error naming the "
     "file, line and column. Guide: docs/guides/anomaly.md."
 )
@@ -56,12 +59,12 @@ def score(
     ] = None,
 ) -> None:
     """Score every row of DATA: 0 = ordinary, towards 1 = anomalous; written as timestamp,anomaly_score."""
-    from cadence.analytics.anomaly import score_columns
-    from cadence.evaluation.series_csv import read_series, scores_csv
+    from cadence.analytics.anomaly import DEFAULT, score_columns
+    from cadence.evaluation.series_csv import read_series, row_seconds, scores_csv
 
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     series = read_series(data, timestamp_column=timestamp_column, columns=names, sep=sep)
-    scores = score_columns(series.values)
+    scores = score_columns(series.values, row_seconds=row_seconds(series.timestamps, DEFAULT.warmup_rows))
     text = scores_csv(series.timestamps, scores)
     if out is None:
         sys.stdout.write(text)

@@ -4,8 +4,8 @@
 Reading reuses the table reader of ``cadence spc`` (:func:`cadence.services.spc_offline.read_table`):
 comma, semicolon (with decimal commas), tab or space separated, one header line, blank and ``#`` lines
 skipped, and the same coded errors naming file, line and column (``spc.file``, ``spc.column``,
-``spc.value``). Rows stay in file order; timestamps are kept as text and never parsed, so repeated or
-out-of-order stamps are carried through untouched.
+``spc.value``). Rows stay in file order; timestamps are kept as text, so repeated or out-of-order stamps
+are carried through untouched; only the sampling interval is read from the first ones (:func:`row_seconds`).
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "press.csv"
@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +81,32 @@ def read_series(
             )
     values = np.column_stack([np.array(table.numbers(k), dtype=np.float64) for k in picked])
     return Series(path, tuple(stamps), tuple(table.header[k] for k in picked), values)
+
+
+def row_seconds(timestamps: Sequence[str], rows: int) -> float | None:
+    """The sampling interval: the median number of seconds between consecutive timestamps among the first
+    ``rows`` (the detector's warm-up, so a score never depends on a later row's stamp).
+
+    Only ISO 8601 stamps are read (``2024-03-01 14:05:00``, ``2024-03-01T14:05``, with or without an
+    offset); any other form, or stamps that do not advance, give None: the detector then has no seasonal
+    view. Repeated and backward stamps (NAB files have both) count as intervals like the others; the median
+    keeps a few of them from mattering.
+
+    >>> row_seconds(["2024-03-01 00:00:00", "2024-03-01 00:05:00", "2024-03-01 00:10:00", "x"], rows=3)
+    300.0
+    >>> row_seconds(["t1", "t2"], rows=150) is None, row_seconds(["2024-03-01"] * 3, rows=150) is None
+    (True, True)
+    """
+    picked = list(timestamps[: max(rows, 0)])
+    if len(picked) < 2:
+        return None
+    try:
+        moments = [datetime.fromisoformat(stamp.strip()) for stamp in picked]
+        steps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
+    except (ValueError, TypeError):  # not ISO 8601, or offsets given on some stamps only
+        return None
+    interval = statistics.median(steps)
+    return interval if interval > 0 else None
 
 
 def scores_csv(timestamps: Sequence[str], scores: FloatArray) -> str:

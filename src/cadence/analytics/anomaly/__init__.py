@@ -2,7 +2,8 @@
 
 Modules, one concept each: :mod:`.rolling` (causal rolling statistics), :mod:`.novelty` (has the series
 been here before?), :mod:`.deviation` (forecast-error z), :mod:`.likelihood` (how surprising a run of
-deviations is, given the series' history), :mod:`.suppression` (one alert per burst) and
+deviations is, given the series' history), :mod:`.seasonal` (unusual for this time of day or week?),
+:mod:`.suppression` (one alert per burst) and
 :mod:`.detector` (the ensemble and its single configuration). Evaluated on the whole NAB corpus by
 ``benchmarks/nab_detector.py``; guide in docs/guides/anomaly.md.
 

@@ -27,21 +27,37 @@ FloatArray = npt.NDArray[np.float64]
 _SCALE_FLOOR = 1e-6
 
 
-def prediction_error_z(values: FloatArray, reference_rows: int, scale_rows: int) -> FloatArray:
-    """|value − forecast| / (spread of past forecast errors); 0 on the first row (no forecast yet)."""
-    n = values.shape[0]
-    if n == 0:
+def forecast_errors(values: FloatArray, reference_rows: int) -> FloatArray:
+    """``value − mean of the previous reference_rows rows``; 0 on the first row (no forecast yet).
+
+    >>> forecast_errors(np.array([1.0, 3.0, 2.0, 6.0]), reference_rows=2).tolist()
+    [0.0, 2.0, 0.0, 3.5]
+    """
+    if values.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
     x = values - values[0]  # centring on a known value keeps the rolling variance accurate
     forecast = delayed(trailing_mean_std(x, reference_rows)[0], 1, np.nan)
-    error = np.nan_to_num(x - forecast, nan=0.0)
+    out: FloatArray = np.nan_to_num(x - forecast, nan=0.0)
+    return out
+
+
+def error_z(values: FloatArray, error: FloatArray, scale_rows: int) -> FloatArray:
+    """``|error| / scale``, the scale being the spread of the errors of the previous ``scale_rows`` rows
+    (floored at a millionth of the values' typical magnitude, for flat signals); 0 on the first row."""
+    if values.shape[0] == 0:
+        return np.zeros(0, dtype=np.float64)
     _, spread = trailing_mean_std(error, scale_rows)
-    magnitude = trailing_mean_std(np.abs(x), scale_rows)[0]
+    magnitude = trailing_mean_std(np.abs(values - values[0]), scale_rows)[0]
     scale = delayed(spread, 1, 0.0) + _SCALE_FLOOR * delayed(magnitude, 1, 0.0) + 1e-12
     z = np.abs(error) / scale
     z[0] = 0.0
     out: FloatArray = z
     return out
+
+
+def prediction_error_z(values: FloatArray, reference_rows: int, scale_rows: int) -> FloatArray:
+    """|value − forecast| / (spread of past forecast errors); 0 on the first row (no forecast yet)."""
+    return error_z(values, forecast_errors(values, reference_rows), scale_rows)
 
 
 def squash(z: FloatArray, half: float) -> FloatArray:

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from cadence.analytics.anomaly.rolling import delayed, trailing_mean_std
+from cadence.analytics.anomaly.rolling import delayed, trailing_max, trailing_mean_std
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -63,12 +63,26 @@ def log10_tail(z: FloatArray) -> FloatArray:
     return out
 
 
-def surprise(raw: FloatArray, short_rows: int, long_rows: int) -> FloatArray:
+def surprise(raw: FloatArray, short_rows: int, long_rows: int, record_rows: int = 0) -> FloatArray:
     """``max(0, −log10 2Q(z))`` of the mean of the last ``short_rows`` raw scores, against that mean over
-    the previous ``long_rows`` rows."""
+    the previous ``long_rows`` rows.
+
+    With ``record_rows`` > 0, only a *record* counts: the surprise is 0 unless the short mean exceeds every
+    short mean of the ``record_rows`` rows before the current short window began (windows that overlap the
+    current one are left out, so a run is not compared with itself). A series that bursts every few hours
+    makes each burst improbable under the Gaussian, but only a burst larger than the recent ones is news.
+
+    >>> bursts = np.tile(np.r_[np.zeros(90), np.full(10, 0.6)], 8)
+    >>> plain, record = surprise(bursts, 10, 800), surprise(bursts, 10, 800, record_rows=300)
+    >>> bool(plain[-1] > 1.0), float(record[-1]), bool(record[99] == plain[99] > 1.0)
+    (True, 0.0, True)
+    """
     recent, _ = trailing_mean_std(raw, short_rows)
     mean, spread = trailing_mean_std(recent, long_rows)
     # The distribution comes from earlier rows only: the row being judged does not widen its own yardstick.
     z = (recent - delayed(mean, 1, 0.0)) / np.maximum(delayed(spread, 1, 0.0), SPREAD_FLOOR)
     out: FloatArray = np.maximum(-log10_tail(z) - math.log10(2.0), 0.0)
+    if record_rows > 0:
+        beaten = delayed(trailing_max(recent, record_rows), short_rows, -np.inf)
+        out = np.where(recent > beaten, out, 0.0)
     return out

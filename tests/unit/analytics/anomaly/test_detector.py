@@ -117,3 +117,49 @@ def test_bad_input_and_configuration_are_refused() -> None:
         DetectorConfig(likelihood_digits=0.0)
     with pytest.raises(ValueError):
         score_columns(np.zeros((10, 0)))
+    with pytest.raises(ValueError):
+        DetectorConfig(record_rows=-1)
+    with pytest.raises(ValueError):
+        DetectorConfig(season_cycles=0)
+    with pytest.raises(ValueError):
+        DetectorConfig(season_seconds=(86_400.0, 0.0))
+
+
+def _pulses(rng: np.random.Generator, days: int = 12) -> np.ndarray:
+    """5-minute rows (288 a day): a level of 20 with a 40-unit pulse from 10:00 to 15:00 every day."""
+    t = np.arange(days * 288)
+    return 20.0 + rng.normal(0.0, 1.0, t.size) + 40.0 * ((t % 288 >= 120) & (t % 288 < 180))
+
+
+def test_a_missing_daily_pulse_alerts_through_the_season_when_the_interval_is_known() -> None:
+    """Day 11's pulse does not come: every value is ordinary (the level between pulses), only the time of
+    day is wrong. Without the sampling interval nothing sees it; with it, the daily view does."""
+    v = _pulses(np.random.default_rng(4))
+    missing = slice(10 * 288 + 120, 10 * 288 + 180)
+    v[missing] -= 40.0
+    blind, seasonal = score_series(v), score_series(v, row_seconds=300.0)
+    assert blind[600:].max() < ALERT
+    assert seasonal[missing].max() >= ALERT
+    assert seasonal[600 : 10 * 288 + 120].max() < ALERT and seasonal[10 * 288 + 180 :].max() < ALERT
+
+
+def test_the_season_stays_silent_on_a_series_it_does_not_explain() -> None:
+    """White noise and a random walk: a forecast from earlier days is worse than the level forecast, so the
+    seasonal view never opens and the interval changes no score."""
+    rng = np.random.default_rng(6)
+    for v in (rng.normal(0.0, 1.0, 4000), np.cumsum(rng.normal(0.0, 1.0, 4000))):
+        assert np.array_equal(score_series(v, row_seconds=300.0), score_series(v))
+    # A season too short to have a shape (daily rows, one row a day) is no season at all.
+    v = _pulses(np.random.default_rng(7))
+    assert np.array_equal(score_series(v, row_seconds=86_400.0), score_series(v))
+
+
+@pytest.mark.parametrize("k", [151, 864, 2016, 3000])
+def test_streaming_holds_with_the_seasonal_view(k: int) -> None:
+    rng = np.random.default_rng(k)
+    v = _pulses(rng)
+    altered = v.copy()
+    altered[k:] = rng.normal(-300.0, 50.0, v.size - k)
+    full = score_series(v, row_seconds=300.0)
+    assert np.array_equal(full[:k], score_series(altered, row_seconds=300.0)[:k])
+    assert np.array_equal(full[:k], score_series(v[:k], row_seconds=300.0))

@@ -8,6 +8,7 @@ import pytest
 from cadence.analytics.anomaly.deviation import prediction_error_z, squash
 from cadence.analytics.anomaly.likelihood import log10_tail, surprise
 from cadence.analytics.anomaly.novelty import Radius, block_novelty, leader_novelty
+from cadence.analytics.anomaly.seasonal import period_rows, seasonal_errors, seasonal_share
 from cadence.analytics.anomaly.suppression import suppress_repeats
 
 
@@ -123,3 +124,43 @@ def test_surprise_of_a_flat_score_stays_finite() -> None:
     s = surprise(raw, short_rows=1, long_rows=400)
     assert np.all(np.isfinite(s)) and s[:500].max() == 0.0
     assert 0.0 < s[500] < 1.0  # a move of a tenth of the floor is not news
+
+
+def test_only_a_record_run_is_surprising_with_the_record_rule() -> None:
+    """Equal bursts every 100 rows: under the Gaussian each one is improbable; with the record rule only
+    the first and a clearly larger one count, and a burst beyond the record span counts again."""
+    burst = np.r_[np.zeros(90), np.full(10, 0.5)]
+    raw = np.r_[np.tile(burst, 6), np.zeros(90), np.full(10, 0.8), np.zeros(400), burst]
+    plain = surprise(raw, short_rows=10, long_rows=1000)
+    record = surprise(raw, short_rows=10, long_rows=1000, record_rows=300)
+    ends = [99, 199, 299, 399, 499, 599, 699, 1199]  # last row of each burst
+    assert all(plain[t] > 1.0 for t in ends[:3])
+    assert [t for t in ends if record[t] > 0.0] == [99, 699, 1199]
+    assert np.all(record <= plain)
+    assert np.array_equal(surprise(raw, 10, 1000, record_rows=0), plain)
+
+
+def test_period_rows_from_the_sampling_interval() -> None:
+    assert period_rows(300.0, 86_400.0) == 288 and period_rows(1800.0, 604_800.0) == 336
+    assert period_rows(3600.0, 86_400.0) == 24 and period_rows(86_400.0, 604_800.0) == 7
+    # Too short to have a shape, or no usable interval: no season.
+    assert period_rows(43_200.0, 86_400.0) == 0
+    assert period_rows(None, 86_400.0) == period_rows(0.0, 86_400.0) == period_rows(float("nan"), 1.0) == 0
+
+
+def test_seasonal_forecast_is_the_median_of_the_cycles_that_exist() -> None:
+    v = np.array([1.0, 2.0, 10.0, 20.0, 3.0, 4.0, 5.0, 7.0])  # period 2
+    e = seasonal_errors(v, period=2, cycles=3)
+    assert np.isnan(e[:2]).all()
+    # Row 2: one cycle back (1); row 4: median of 10 and 1 (5.5); row 6: median of 3, 10 and 1 (3).
+    assert e[2:].tolist() == [9.0, 18.0, -2.5, -7.0, 2.0, 3.0]
+    with pytest.raises(ValueError):
+        seasonal_errors(v, period=0, cycles=3)
+
+
+def test_seasonal_share_compares_the_spreads_of_the_two_forecasts() -> None:
+    rng = np.random.default_rng(2)
+    level = rng.normal(0.0, 4.0, 500)
+    share = seasonal_share(level / 4.0, level, rows=200)
+    assert share[10:] == pytest.approx(0.25)
+    assert np.isinf(seasonal_share(np.ones(5), np.zeros(5), rows=3)).all()
