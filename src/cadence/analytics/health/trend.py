@@ -202,7 +202,7 @@ def forecast(
         return None
 
     # Likelihood of each pair relative to the best, each residual counting as `share` of a point.
-    weight = np.exp(-(sse - sse[best]) * share / (2 * sigma2))
+    likelihood = np.exp(-(sse - sse[best]) * share / (2 * sigma2))
     gap = threshold - c
     crosses = ok & (m > 0) & (gap > 0)
     m_c = np.where(crosses, m, 1.0)
@@ -216,11 +216,9 @@ def forecast(
     d_c = -1.0 / (m_c + b * gap_c)
     d_m = -gap_c / (m_c * (m_c + b * gap_c))
     sd = np.sqrt(np.maximum(d_c**2 * var_c + d_m**2 * var_m + 2 * d_c * d_m * cov_cm, 1e-12))
-    weight = np.where(crosses, weight, 0.0)
-    total = float(
-        weight.sum() + np.where(crosses, 0.0, np.exp(-(sse - sse[best]) * share / (2 * sigma2))).sum()
-    )
-    w = (weight / total).ravel()
+    # Pairs that never reach the threshold (not rising) keep their share of the total: they push the
+    # quantiles later, up to "no forecast" when they are the more likely half.
+    w = (np.where(crosses, likelihood, 0.0) / float(likelihood.sum())).ravel()
     live = w > 1e-9
     eta_v, sd_v, w_v = eta.ravel()[live], sd.ravel()[live], w[live]
     median = _quantile(0.5, eta_v, sd_v, w_v)
