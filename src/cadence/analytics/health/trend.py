@@ -26,9 +26,10 @@ a level that truly rises in a straight line under strongly autocorrelated noise,
 cannot tell a line from a curve, the forecast comes early (about 0.6 of the true time with AR(1) 0.9
 noise; unbiased with white or mildly correlated noise) — the safe side for maintenance.
 
-No forecast is made when the rise is not significant (growth-rate t-statistic below ``min_t``), when there
-are too few points, or when the median crossing is beyond ``horizon_days``: saying "no trend" is more
-useful to a technician than a date three years away.
+No forecast is made when the rise is not significant (t-statistic of the growth over the rising points
+alone below ``min_t``: a step is not a trend), when it has covered less than 5 % of the way to the
+threshold, when there are too few points, or when the median crossing is beyond ``horizon_days``: saying
+"no trend" is more useful to a technician than a date three years away.
 
 >>> import numpy as np
 >>> days = np.arange(0.0, 6.0, 1 / 24)                       # six days, hourly
@@ -72,7 +73,12 @@ _LOW_Q, _HIGH_Q = 0.1, 0.9  # the same 80 % as quantiles of the mixture of cross
 _MAX_FOLDS = 2.0
 _RATES = 16
 _HALF_LIFE_DAYS = 2.0  # weight of a point halves every 2 days back: the next days look like the last few
-_MAX_STARTS = 96  # candidate start times, at most: enough to place τ within a couple of hours over a week
+_MAX_STARTS = 96
+# The rise seen so far must cover this share of the way to the threshold: extrapolating a rise of a few
+# thousandths (a quantised feature just past its significance) twenty-fold and more is guessing, not a date.
+_MIN_RISE_SHARE = (
+    0.05  # candidate start times, at most: enough to place τ within a couple of hours over a week
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,26 @@ def _ar1_share(residuals: NDArray[np.float64]) -> float:
     rho = float(centred[1:] @ centred[:-1]) / denom
     rho = min(max(rho, 0.0), 0.98)
     return max((1 - rho) / (1 + rho), 3.0 / n)
+
+
+def _rise_t(
+    growth: NDArray[np.float64], y: NDArray[np.float64], wt: NDArray[np.float64], share: float
+) -> float:
+    """t-statistic of the growth fitted to the rising points alone.
+
+    A step from the flat level to a new flat one (a part change, a re-learned baseline, a feature crossing
+    its significance threshold) fits a steep start as well as wear does; only a level that keeps rising
+    after its start is a trend worth a date.
+    """
+    wsum = float(wt.sum())
+    g = growth - float(wt @ growth) / wsum
+    sxx = float(wt @ g**2)
+    if len(y) < 4 or sxx <= 0:
+        return 0.0
+    m = float(wt @ (g * (y - float(wt @ y) / wsum))) / sxx
+    r = y - float(wt @ y) / wsum - m * g
+    sigma2 = max(float(wt @ r**2) / max(wsum - 2, 1.0), 1e-300)
+    return m / math.sqrt(sigma2 / share / sxx)
 
 
 def _quantile(p: float, eta: NDArray[np.float64], sd: NDArray[np.float64], w: NDArray[np.float64]) -> float:
@@ -198,7 +224,9 @@ def forecast(
     w_r = wt[rising]
     sigma2 = max(float(w_r @ noise**2) / max(float(w_r.sum()) - 4, 1), 1e-12 * max(threshold, 1e-9) ** 2)
     var_m = sigma2 / share / sxx_safe
-    if not (m[best] > 0 and m[best] / math.sqrt(var_m[best]) >= min_t):
+    if not (m[best] > 0 and _rise_t(growth[best][rising], y[rising], wt[rising], share) >= min_t):
+        return None
+    if float(m[best] * growth[best][-1]) < _MIN_RISE_SHARE * float(threshold - c[best]):
         return None
 
     # Likelihood of each pair relative to the best, each residual counting as `share` of a point.

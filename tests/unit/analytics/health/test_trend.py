@@ -113,6 +113,19 @@ def test_no_rising_trend_no_date(level: np.ndarray) -> None:
     assert forecast(HOURLY, level, threshold=1.0) is None
 
 
+def test_a_step_or_a_rise_of_a_few_thousandths_is_no_trend() -> None:
+    # What healthy presses of the simulator showed: a feature passing its significance threshold makes the
+    # level jump from 0 to a few hundredths and wander there, or creep to 0.002 in quantised steps. Both fit
+    # a steep start from the flat part; neither is wear heading for failure.
+    rng = np.random.default_rng(5)
+    step = np.where(HOURLY < 6.5, 0.0, 0.05 + rng.normal(0, 0.008, len(HOURLY)))
+    assert forecast(HOURLY, step, threshold=1.0) is None
+    creep = np.where(HOURLY < 6.3, 0.0, 0.002 + 0.001 * (HOURLY > 6.9))
+    assert forecast(HOURLY, creep, threshold=1.0) is None
+    # The same shapes scaled up to a real rise still get a date: the refusal is about the size of the rise.
+    assert forecast(HOURLY, np.where(HOURLY < 5.0, 0.0, 0.3 * (HOURLY - 5.0)), threshold=1.0) is not None
+
+
 def test_too_few_points_or_too_far_gives_no_date() -> None:
     assert forecast(HOURLY[:5], 0.1 + HOURLY[:5], threshold=1.0) is None
     assert forecast(HOURLY, 0.1 + 0.0005 * HOURLY, threshold=1.0, min_t=0.0) is None  # years away
