@@ -301,9 +301,9 @@ def markdown(
     if healthy is not None:
         lines += [
             "",
-            f"On healthy press time (P01 throughout, the others before onset), every {HEALTHY_EVERY_H:g} h for each"
-            f" followed subsystem with a level above 0: {healthy[1]} dates given out of {healthy[0]} times"
-            " asked (any is a false promise of failure).",
+            "On healthy press time (P01 throughout, the others before onset), every"
+            f" {HEALTHY_EVERY_H:g} h for each followed subsystem with a level above 0: {healthy[1]} dates"
+            f" given out of {healthy[0]} times asked (any is a false promise of failure).",
         ]
     with_points = [f for f in calibrated if f.points]
     if with_points:
