@@ -262,6 +262,15 @@ def cv_lines(cv: dict[str, Any], test: dict[str, Any]) -> list[str]:
         f"i.e. {verdict}. The CV fits learn from {(k - 1) / k:.0%} of the training engines, not all of "
         "them, which if anything makes the CV figure slightly pessimistic."
     )
+    if draws > 1:
+        # Averaging the cuts removes most of their luck but none of the fold's engines': comparing the two
+        # sds tells which of the two makes a 20-engine figure move.
+        source = "mostly" if d_sd < r_sd / 2 else "only partly"
+        lines[-1] += (
+            f" Re-cut {draws} times, the folds' RMSE is {d_mean:.2f} ± {d_sd:.2f}: the scatter of one cut "
+            f"per engine is {source} the luck of where the engines are cut, and the test figure, one cut "
+            "per engine too, carries that luck as well."
+        )
     return lines
 
 
