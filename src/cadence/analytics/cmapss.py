@@ -147,3 +147,58 @@ def last_rows(units: ArrayLike, cycles: ArrayLike) -> NDArray[np.intp]:
     is_last = np.ones(order.size, dtype=bool)
     is_last[:-1] = sorted_units[1:] != sorted_units[:-1]
     return order[is_last]
+
+
+# NASA's FD001 test file keeps at least 31 cycles of every test unit (SOURCE.md: its shortest unit has 31
+# rows), so a simulated cut keeps at least as many: the window features never see a shorter history there.
+TEST_MIN_KEPT_CYCLES = 31
+
+
+def cut_like_test(
+    units: ArrayLike,
+    cycles: ArrayLike,
+    rul_pool: ArrayLike,
+    rng: np.random.Generator,
+    *,
+    min_kept: int = TEST_MIN_KEPT_CYCLES,
+) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]]:
+    """Cut run-to-failure units the way a test file is cut: keep each unit's first cycles only.
+
+    For each unit (its last cycle is its failure, cycles counted from 1), a true RUL ``r`` is drawn
+    uniformly from the values of ``rul_pool`` (repeats weigh more) that leave at least ``min_kept``
+    cycles, and the unit keeps cycles ``1 .. last - r``: its RUL after the last kept cycle is then ``r``.
+    With a test file's true RULs as the pool, the cut units follow that file's RUL distribution (as far
+    as each unit's length allows), which is what the test metrics depend on most.
+
+    Returns the mask of the rows kept (in the order given), the unit ids in ascending order and each
+    one's true RUL after its last kept cycle. A unit too short for every value of the pool is refused.
+
+    >>> mask, ids, rul = cut_like_test([5, 5, 5, 5, 9, 9, 9], [1, 2, 3, 4, 1, 2, 3], [1, 2],
+    ...                                np.random.default_rng(0), min_kept=2)
+    >>> ids.tolist(), rul.tolist()     # unit 9 (3 cycles) can only lose 1 cycle and keep 2
+    ([5, 9], [2, 1])
+    >>> mask.tolist()
+    [True, True, False, False, True, True, False]
+    """
+    u = np.asarray(units)
+    c = np.asarray(cycles, dtype=np.int64)
+    pool = np.asarray(rul_pool, dtype=np.int64)
+    if u.ndim != 1 or c.shape != u.shape:
+        raise ValueError(f"units and cycles must be 1-D of one length, got shapes {u.shape} and {c.shape}")
+    if pool.ndim != 1 or pool.size == 0 or np.any(pool < 0):
+        raise ValueError("the RUL pool must be a non-empty 1-D list of RULs (cycles, 0 or more)")
+    if min_kept < 1:
+        raise ValueError(f"min_kept must be at least 1 cycle, got {min_kept}")
+    ids, inverse = np.unique(u, return_inverse=True)
+    last = np.zeros(ids.size, dtype=np.int64)
+    np.maximum.at(last, inverse, c)
+    rul = np.empty(ids.size, dtype=np.int64)
+    for i, (unit, end) in enumerate(zip(ids.tolist(), last.tolist(), strict=True)):
+        eligible = pool[pool <= end - min_kept]
+        if eligible.size == 0:
+            raise ValueError(
+                f"unit {unit} has {end} cycles: no RUL of the pool leaves {min_kept} cycles before the cut"
+            )
+        rul[i] = eligible[rng.integers(eligible.size)]
+    kept = last - rul
+    return c <= kept[inverse], ids.astype(np.int64), rul

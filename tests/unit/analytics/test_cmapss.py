@@ -14,6 +14,8 @@ import pytest
 
 from cadence.analytics.cmapss import (
     PIECEWISE_RUL_CAP,
+    TEST_MIN_KEPT_CYCLES,
+    cut_like_test,
     last_rows,
     phm08_score,
     phm08_terms,
@@ -158,3 +160,70 @@ def test_last_rows_finds_where_each_unit_ends() -> None:
     assert last_rows([1, 1, 2, 2, 2], [1, 2, 1, 2, 3]).tolist() == [1, 4]
     # unsorted rows: unit 3 ends at row 0 (cycle 9), unit 1 at row 2 (cycle 2)
     assert last_rows([3, 1, 1, 3], [9, 1, 2, 4]).tolist() == [2, 0]
+
+
+def _run_to_failure(lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Units 1..n with cycles 1..length each, in file order."""
+    units = np.concatenate([np.full(n, i + 1) for i, n in enumerate(lengths)])
+    cycles = np.concatenate([np.arange(1, n + 1) for n in lengths])
+    return units, cycles
+
+
+def test_a_cut_keeps_a_prefix_whose_rul_is_the_drawn_value() -> None:
+    lengths = [128, 200, 362, 150]
+    units, cycles = _run_to_failure(lengths)
+    pool = [7, 20, 50, 97, 145]
+    mask, ids, rul = cut_like_test(units, cycles, pool, np.random.default_rng(3))
+    assert ids.tolist() == [1, 2, 3, 4]
+    for unit, length, r in zip(ids.tolist(), lengths, rul.tolist(), strict=True):
+        kept = cycles[mask & (units == unit)]
+        # cycles 1..k without a gap, k = failure cycle - drawn RUL, and never fewer than the test's 31
+        assert kept.tolist() == list(range(1, length - r + 1))
+        assert r in pool
+        assert length - r >= TEST_MIN_KEPT_CYCLES
+    # the 128-cycle unit may lose at most 128 - 31 = 97 cycles: never 145
+    assert rul[0] != 145
+
+
+def test_the_same_seed_gives_the_same_cuts_and_another_seed_other_ones() -> None:
+    units, cycles = _run_to_failure([300] * 40)
+    pool = list(range(0, 150))
+    first = cut_like_test(units, cycles, pool, np.random.default_rng(11))
+    again = cut_like_test(units, cycles, pool, np.random.default_rng(11))
+    other = cut_like_test(units, cycles, pool, np.random.default_rng(12))
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[2], again[2])
+    assert not np.array_equal(first[2], other[2])
+
+
+def test_drawn_ruls_follow_the_pool_with_its_repeats() -> None:
+    # 1 000 long units, pool {10: 3 times, 100: once}: about 75 % of the cuts leave RUL 10.
+    units, cycles = _run_to_failure([400] * 1000)
+    _, _, rul = cut_like_test(units, cycles, [10, 10, 10, 100], np.random.default_rng(5))
+    assert set(rul.tolist()) == {10, 100}
+    # binomial(1000, 0.75): sd 13.7, so ±60 is more than 4 sd
+    assert abs(int(np.sum(rul == 10)) - 750) < 60
+
+
+def test_a_short_unit_only_draws_the_ruls_that_leave_enough_cycles() -> None:
+    units, cycles = _run_to_failure([40] * 200)
+    _, _, rul = cut_like_test(units, cycles, [5, 9, 10, 60], np.random.default_rng(1))
+    # 40 - 31 = 9: 10 and 60 would leave too few cycles; 5 and 9 are both drawn
+    assert set(rul.tolist()) == {5, 9}
+
+
+def test_rows_in_any_order_are_cut_by_their_cycle() -> None:
+    units = np.array([2, 1, 2, 1, 2, 1])
+    cycles = np.array([3, 1, 1, 3, 2, 2])
+    mask, ids, rul = cut_like_test(units, cycles, [1], np.random.default_rng(0), min_kept=1)
+    assert ids.tolist() == [1, 2] and rul.tolist() == [1, 1]
+    assert mask.tolist() == [False, True, True, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("lengths", "pool", "match"),
+    [([20], [5], "unit 1 has 20 cycles"), ([100], [], "pool"), ([100], [-1, 5], "pool")],
+)
+def test_impossible_cuts_are_refused(lengths: list[int], pool: list[int], match: str) -> None:
+    units, cycles = _run_to_failure(lengths)
+    with pytest.raises(ValueError, match=match):
+        cut_like_test(units, cycles, pool, np.random.default_rng(0))
