@@ -164,7 +164,9 @@ def run(
                 track.failure_level = snap.subsystems[owner].level if owner in snap.subsystems else None
         before = track.monitor.alerts
         tick = time.perf_counter()
-        track.monitor.update(t, f"{stroke.part or '-'}|{stroke.die or '-'}", stroke.features)
+        track.monitor.update(
+            t, f"{stroke.part or '-'}|{stroke.die or '-'}", stroke.features, material_lot=stroke.material_lot
+        )
         track.update_s += time.perf_counter() - tick
         hour = int(t // 3600)
         if hour != track.hour:
