@@ -22,6 +22,12 @@ Every stroke goes through :meth:`HealthMonitor.update`, oldest first. What happe
    the subsystem is re-baselined after a repair.
 5. **Oil temperature at equal load** (:mod:`.thermal`) is computed as a derived feature once the press's
    thermal baseline is learned, and watched for the cooler.
+6. **Per-die watches** (the tooling's force and bottom dead centre) are not pooled over the press: a die
+   wears by itself, and each part shows it only in the feature its controller leaves free. Each operating
+   point follows them in a :class:`DieTrack`: its heats of material (``material_lot``) are steps, a wear is
+   a ramp, so the scatter between consecutive heats and within them gives the noise of the smoothed change
+   against the part's own reference, and the part's total spread narrows its failure change (a part whose
+   heats spread widely leaves its quality window long before its mean reaches the limit).
 
 State is plain data (:meth:`HealthMonitor.to_dict` / :meth:`from_dict`) so a service can store it and
 resume after a restart exactly where it stopped.
