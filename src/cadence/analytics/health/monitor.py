@@ -509,14 +509,24 @@ class HealthMonitor:
         known = np.isfinite(temps)
         t_ref = float(np.median(temps[known])) if known.any() else 0.0
         slope = 0.0
-        if known.sum() >= 10 and float(np.ptp(temps[known])) >= _MIN_TEMP_RANGE_C and name != TEMP_FEATURE:
+        watch = self._watches.get(name)
+        # No temperature line for a per-die feature: the end of a stroke is what the controller holds (the
+        # set pressure or position) and the forming law knows nothing of the oil, while the few heats of a
+        # baseline, each a step, would teach the line whichever of them happened to run warm; extrapolated
+        # to the hot oil of a fouling cooler, that line reads as wear.
+        free = watch is None or not watch.per_die
+        if (
+            free
+            and known.sum() >= 10
+            and float(np.ptp(temps[known])) >= _MIN_TEMP_RANGE_C
+            and name != TEMP_FEATURE
+        ):
             slope = float(np.polyfit(temps[known] - t_ref, column[known], 1)[0])
         shifted = column - slope * np.where(known, temps - t_ref, 0.0)
         intercept = float(np.median(shifted))
         residuals = shifted - intercept
         mad = float(np.median(np.abs(residuals - np.median(residuals))))
         scale = max(1.4826 * mad, abs(intercept) * _MIN_SCALE_SHARE, _MIN_EXPECTED)
-        watch = self._watches.get(name)
         usable = True
         if watch is not None and len(residuals) >= 2 * _BLOCK:
             # Slow wander over the baseline (material heats on a part formed to a position, where force
