@@ -112,3 +112,55 @@ def write(store: TimeSeriesStore, items: list[Stroke], source: str = "health-tes
 def time_of(i: int) -> int:
     """Start of stroke index ``i``."""
     return T0 + i * STEP_US
+
+
+# --- a press whose die wears while its material scatters from heat to heat --------------------------------
+
+HEAT_STROKES = 250  # parts per heat of material
+HEAT_SD = 0.015  # heat-to-heat strength scatter
+BLANK_SD = 0.005  # blank-to-blank inside a heat
+BDC_PER_FORCE_MM = 4.5  # a part formed to a pressure sinks 0.045 mm less per 1 % more force needed
+DIE_PARTS = {  # (part, die) → (stop, peak force kN, bottom dead centre mm)
+    ("CAP-1", "D7"): ("pressure", 1_900.0, 327.3),
+    ("BRK-2", "D8"): ("position", 1_850.0, 324.7),
+}
+
+
+def die_wear_share(i: int, onset: int, per_stroke: float) -> float:
+    """Extra forming force a wearing die needs at stroke ``i``: 0 until ``onset``, then linear."""
+    return max(0, i - onset) * per_stroke
+
+
+def die_press(
+    n: int,
+    *,
+    seed: int = 0,
+    wear: Callable[[int], float] = lambda i: 0.0,
+    switch_every: int = 1_000,
+    lots: bool = True,
+) -> Iterator[tuple[int, str, dict[str, float], str | None]]:
+    """``(stroke index, context, features, material lot)`` of a press alternating a part formed to a
+    pressure (its force is held, its bottom dead centre follows the material) and one formed to a position
+    (the reverse). A new heat every :data:`HEAT_STROKES` parts; the die needs ``1 + wear(i)`` times the
+    force. ``lots=False`` sends no material lot, as a press without MES traceability."""
+    rng = np.random.default_rng(seed)
+    parts = list(DIE_PARTS)
+    heat, heat_id = 1.0, ""
+    for i in range(n):
+        if i % HEAT_STROKES == 0:
+            heat, heat_id = 1.0 + float(rng.normal(0, HEAT_SD)), f"HEAT-{seed}-{i // HEAT_STROKES}"
+        part, die = parts[(i // switch_every) % len(parts)]
+        stop, force, bdc = DIE_PARTS[(part, die)]
+        need = heat * (1.0 + float(rng.normal(0, BLANK_SD))) * (1.0 + wear(i))
+        if stop == "pressure":
+            values = {
+                "peak_force_kn": force * (1.0 + float(rng.normal(0, 0.001))),
+                "bdc_position_mm": bdc - BDC_PER_FORCE_MM * (need - 1.0) + float(rng.normal(0, 0.005)),
+            }
+        else:
+            values = {
+                "peak_force_kn": force * need,
+                "bdc_position_mm": bdc + float(rng.normal(0, 0.002)),
+            }
+        values["oil_temp_c"] = 45.0 + float(rng.normal(0, 0.05))
+        yield i, f"{part}|{die}", values, heat_id if lots else None

@@ -214,7 +214,9 @@ class HealthService:
             if state.hour_us is not None and hour != state.hour_us:
                 points.append(_point(machine, state.hour_us, monitor.snapshot()))
             state.hour_us = hour
-            monitor.update(stroke.start_us / 1e6, context_of(stroke), stroke.features)
+            monitor.update(
+                stroke.start_us / 1e6, context_of(stroke), stroke.features, material_lot=stroke.material_lot
+            )
             alerts_now = monitor.alerts
             if alerts_now != alerts_before:
                 snapshot = monitor.snapshot()

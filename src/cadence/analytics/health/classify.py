@@ -65,11 +65,11 @@ SIGNATURES: dict[str, tuple[dict[str, float], ...]] = {
     "cooler_fouling": ({"oil_excess_c": 1.0},),
     "valve_lag": (
         {
-            "command_lag_s": 0.53,
-            "decompression_time_s": 0.54,
-            "peak_force_kn": 0.20,
-            "stroke_time_s": 0.19,
-            "energy_kj": 0.13,
+            "command_lag_s": 1.18,
+            "decompression_time_s": 1.21,
+            "peak_force_kn": 0.25,
+            "stroke_time_s": 0.23,
+            "energy_kj": 0.15,
         },
     ),
     "die_wear": ({"bdc_position_mm": 1.0}, {"peak_force_kn": 0.41}),

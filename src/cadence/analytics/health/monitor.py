@@ -22,6 +22,12 @@ Every stroke goes through :meth:`HealthMonitor.update`, oldest first. What happe
    the subsystem is re-baselined after a repair.
 5. **Oil temperature at equal load** (:mod:`.thermal`) is computed as a derived feature once the press's
    thermal baseline is learned, and watched for the cooler.
+6. **Per-die watches** (the tooling's force and bottom dead centre) are not pooled over the press: a die
+   wears by itself, and each part shows it only in the feature its controller leaves free. Each operating
+   point follows them in a :class:`DieTrack`: its heats of material (``material_lot``) are steps, a wear is
+   a ramp, so the scatter between consecutive heats and within them gives the noise of the smoothed change
+   against the part's own reference, and the part's total spread narrows its failure change (a part whose
+   heats spread widely leaves its quality window long before its mean reaches the limit).
 
 State is plain data (:meth:`HealthMonitor.to_dict` / :meth:`from_dict`) so a service can store it and
 resume after a restart exactly where it stopped.
@@ -44,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -65,6 +71,14 @@ _JUDGE_EVERY = 10  # weight of the smoothed mean from which it no longer leans o
 # see a slope, takes the one its press's other operating points learned (idle power moves ≈ 0.6 %/K, so a
 # cold start would otherwise read as a worn pump).
 _PRESS_WIDE_SLOPE = ("idle_power_kw",)
+# Per-die watches (subsystems.Watch.per_die), followed against each part's own heats of material:
+# When the press does not say its material lot, blocks of strokes stand for heats: several lots long, so
+# that two consecutive blocks rarely share a heat and their difference still measures the slow scatter.
+_BLOCK_STROKES = 1000
+_MIN_HEAT_STROKES = 20  # a shorter heat (an order's tail) says too little about its material
+_REFERENCE_STROKES = 5000  # strokes in whole heats after the baseline that fix the part's own zero
+_CAPABILITY = 2.0  # a part has failed when its mean is within this many of its total spreads of the limit
+_MIN_FAILURE_SHARE = 0.25  # ... but never counts failure before a quarter of the quality window is used
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +129,118 @@ class FeatureFit:
 
 
 @dataclass(slots=True)
+class DieTrack:
+    """One per-die feature of one operating point: its smoothed change and its heat-to-heat scatter.
+
+    A heat of material is a step (every blank of the heat is a little harder or softer), a wearing die a
+    slow ramp. Heats are told apart by the material lot the stroke carries; the difference between two
+    consecutive heats' means measures the heat-to-heat scatter (a slow wear moves both alike, so it does
+    not inflate it). The smoothed change's noise then follows from how many heats it averages.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> track = DieTrack()
+    >>> for heat in range(200):                      # heats 1 % apart, blanks 0.5 % apart within a heat
+    ...     step = rng.normal(0, 0.01)
+    ...     for blank in rng.normal(step, 0.005, 100):
+    ...         track.observe(float(blank), f"H{heat}", 1 / 400)
+    >>> round(track.heat_sd() or 0.0, 3), round(track.within_sd() or 0.0, 3)
+    (0.009, 0.005)
+    >>> change, noise, spread = track.judged() or (0.0, 0.0, 0.0)
+    >>> abs(change) < 3 * noise, round(spread, 3)    # no wear: within its noise
+    (True, 0.011)
+    """
+
+    change: float = 0.0  # exponentially weighted sum of the changes
+    weight: float = 0.0  # their weight, 1 − (1 − α)^n
+    weight_sq: float = 0.0  # the sum of the squared weights: how many strokes the mean really averages
+    heat: str | None = None
+    heat_n: int = 0
+    heat_mean: float = 0.0
+    heat_m2: float = 0.0  # Welford's sum of squared deviations within the current heat
+    previous: float | None = None  # mean of the previous complete heat
+    diff_sq: float = 0.0  # Σ (difference of consecutive heats' means)²
+    diffs: int = 0
+    heats: int = 0  # complete heats
+    heat_strokes: int = 0  # strokes in complete heats
+    within_ss: float = 0.0
+    within_df: int = 0
+    reference_sum: float = 0.0  # Σ strokes × mean of the first heats after the baseline: the part's own zero
+    reference_strokes: int = 0
+
+    def observe(self, change: float, heat: str | None, alpha: float) -> None:
+        """Take one stroke's change (relative or in the feature's unit) from heat ``heat``."""
+        if heat is None:  # no material lot known: blocks of strokes stand for heats
+            if self.heat == "" and self.heat_n >= _BLOCK_STROKES:
+                self._close_heat()
+            heat = ""
+        if heat != self.heat:
+            self._close_heat()
+            self.heat = heat
+        self.heat_n += 1
+        delta = change - self.heat_mean
+        self.heat_mean += delta / self.heat_n
+        self.heat_m2 += delta * (change - self.heat_mean)
+        self.change = (1 - alpha) * self.change + alpha * change
+        self.weight = (1 - alpha) * self.weight + alpha
+        self.weight_sq = (1 - alpha) ** 2 * self.weight_sq + alpha * alpha
+
+    def _close_heat(self) -> None:
+        if self.heat_n >= _MIN_HEAT_STROKES:
+            if self.previous is not None:
+                self.diff_sq += (self.heat_mean - self.previous) ** 2
+                self.diffs += 1
+            self.previous = self.heat_mean
+            self.heats += 1
+            self.heat_strokes += self.heat_n
+            self.within_ss += self.heat_m2
+            self.within_df += self.heat_n - 1
+            if self.reference_strokes < _REFERENCE_STROKES:
+                self.reference_sum += self.heat_n * self.heat_mean
+                self.reference_strokes += self.heat_n
+        self.heat, self.heat_n, self.heat_mean, self.heat_m2 = None, 0, 0.0, 0.0
+
+    def within_sd(self) -> float | None:
+        """Blank-to-blank scatter inside a heat; None before a complete heat."""
+        return math.sqrt(self.within_ss / self.within_df) if self.within_df > 0 else None
+
+    def heat_length(self) -> float:
+        return self.heat_strokes / self.heats if self.heats else float(_BLOCK_STROKES)
+
+    def heat_sd(self) -> float | None:
+        """Heat-to-heat scatter of the means, once a few consecutive heats were compared."""
+        within = self.within_sd()
+        if within is None or self.diffs < 3:
+            return None
+        return math.sqrt(max(self.diff_sq / (2 * self.diffs) - within**2 / self.heat_length(), 0.0))
+
+    def judged(self) -> tuple[float, float, float] | None:
+        """(change from the part's reference, its noise, its total spread) once the reference is set."""
+        within, between = self.within_sd(), self.heat_sd()
+        if (
+            within is None
+            or between is None
+            or self.reference_strokes < _REFERENCE_STROKES
+            or self.weight <= 0
+        ):
+            return None
+        # A mean over heats of L strokes each: every heat adds its step L times, so its variance counts
+        # L-fold against the blank-to-blank scatter, for the smoothed mean and the reference alike.
+        per_stroke = within**2 + self.heat_length() * between**2
+        smoothed = per_stroke * self.weight_sq / self.weight**2
+        reference = per_stroke / self.reference_strokes
+        change = self.change / self.weight - self.reference_sum / self.reference_strokes
+        return change, math.sqrt(smoothed + reference), math.hypot(within, between)
+
+    def to_list(self) -> list[Any]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    @classmethod
+    def from_list(cls, values: list[Any]) -> DieTrack:
+        return cls(*values)
+
+
+@dataclass(slots=True)
 class _Context:
     rows: list[list[float]] = field(default_factory=list)  # [oil temperature, feature values…] while learning
     names: list[str] = field(default_factory=list)
@@ -124,6 +250,7 @@ class _Context:
     # formed to a position move its force and pressure by several of its stroke-to-stroke spreads). Spread
     # around its own mean: a deviation carried over from the press's health is an offset, not wander.
     wander: dict[str, list[float]] = field(default_factory=dict)
+    dies: dict[str, DieTrack] = field(default_factory=dict)  # per-die watches (DieTrack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +323,14 @@ class HealthMonitor:
 
     # --- feeding ---------------------------------------------------------------------------------------
 
-    def update(self, t_s: float, context: str, features: Mapping[str, float]) -> None:
-        """Take one stroke started at ``t_s`` (seconds, increasing) of operating point ``context``."""
+    def update(
+        self, t_s: float, context: str, features: Mapping[str, float], material_lot: str | None = None
+    ) -> None:
+        """Take one stroke started at ``t_s`` (seconds, increasing) of operating point ``context``.
+
+        ``material_lot`` (the heat of the blank, when the press or the MES says it) lets the per-die
+        watches tell a heat's step from a die's wear; without it, blocks of strokes stand for heats.
+        """
         self._strokes += 1
         self._t_s = t_s
         temp = _finite(features.get(TEMP_FEATURE))
@@ -221,7 +354,7 @@ class HealthMonitor:
                 ctx.fits.get(name) if name != OIL_EXCESS else FeatureFit(0.0, 0.0, 0.0, self._thermal_scale())
             )
             if fit is not None:
-                self._observe(name, value, fit, temp, ctx if name != OIL_EXCESS else None)
+                self._observe(name, value, fit, temp, ctx if name != OIL_EXCESS else None, material_lot)
         # Alerts are judged every few strokes: smoothed values over hundreds of strokes barely move in
         # between, and judging costs more than observing.
         self._unjudged += 1
@@ -248,6 +381,9 @@ class HealthMonitor:
             self._thermal, self._thermal_rows = None, []
         for ctx in self._contexts.values():
             ctx.fits, ctx.rows, ctx.names, ctx.wander = None, [], [], {}
+            # A die's own history survives another subsystem's repair (its re-learned baseline carries
+            # the die's present change over, _fit_feature), not the die's own re-baselining.
+            ctx.dies = {k: v for k, v in ctx.dies.items() if k not in reset}
         self._learning = True
 
     # --- reading ---------------------------------------------------------------------------------------
@@ -283,6 +419,7 @@ class HealthMonitor:
                     "rows": ctx.rows,
                     "names": ctx.names,
                     "wander": ctx.wander,
+                    "dies": {k: v.to_list() for k, v in ctx.dies.items()},
                     "fits": None
                     if ctx.fits is None
                     else {k: [f.intercept, f.slope, f.t_ref, f.scale, f.usable] for k, f in ctx.fits.items()},
@@ -324,6 +461,8 @@ class HealthMonitor:
                 rows=[list(map(float, r)) for r in raw["rows"]],
                 names=list(raw["names"]),
                 wander={k: [float(x) for x in v] for k, v in raw["wander"].items()},
+                # States stored before the per-die watches have none: those start afresh.
+                dies={k: DieTrack.from_list(v) for k, v in raw.get("dies", {}).items()},
                 fits=None
                 if fits is None
                 else {
@@ -370,7 +509,7 @@ class HealthMonitor:
             ok = np.isfinite(column)
             if ok.sum() < self.config.learn_strokes // 2:
                 continue
-            fits[name] = self._fit_feature(name, column[ok], temps[ok])
+            fits[name] = self._fit_feature(name, column[ok], temps[ok], ctx.dies.get(name))
         ctx.fits, ctx.rows = fits, []
         self._share_slopes()
 
@@ -386,18 +525,30 @@ class HealthMonitor:
                     if fit.slope == 0.0:
                         fit.slope = slope
 
-    def _fit_feature(self, name: str, column: np.ndarray, temps: np.ndarray) -> FeatureFit:
+    def _fit_feature(
+        self, name: str, column: np.ndarray, temps: np.ndarray, die: DieTrack | None = None
+    ) -> FeatureFit:
         known = np.isfinite(temps)
         t_ref = float(np.median(temps[known])) if known.any() else 0.0
         slope = 0.0
-        if known.sum() >= 10 and float(np.ptp(temps[known])) >= _MIN_TEMP_RANGE_C and name != TEMP_FEATURE:
+        watch = self._watches.get(name)
+        # No temperature line for a per-die feature: the end of a stroke is what the controller holds (the
+        # set pressure or position) and the forming law knows nothing of the oil, while the few heats of a
+        # baseline, each a step, would teach the line whichever of them happened to run warm; extrapolated
+        # to the hot oil of a fouling cooler, that line reads as wear.
+        free = watch is None or not watch.per_die
+        if (
+            free
+            and known.sum() >= 10
+            and float(np.ptp(temps[known])) >= _MIN_TEMP_RANGE_C
+            and name != TEMP_FEATURE
+        ):
             slope = float(np.polyfit(temps[known] - t_ref, column[known], 1)[0])
         shifted = column - slope * np.where(known, temps - t_ref, 0.0)
         intercept = float(np.median(shifted))
         residuals = shifted - intercept
         mad = float(np.median(np.abs(residuals - np.median(residuals))))
         scale = max(1.4826 * mad, abs(intercept) * _MIN_SCALE_SHARE, _MIN_EXPECTED)
-        watch = self._watches.get(name)
         usable = True
         if watch is not None and len(residuals) >= 2 * _BLOCK:
             # Slow wander over the baseline (material heats on a part formed to a position, where force
@@ -408,27 +559,40 @@ class HealthMonitor:
             if watch.scale == "relative":
                 wander /= max(abs(intercept), _MIN_EXPECTED)
             usable = _WANDER_MARGIN * wander <= self.config.alert_level * watch.failure
-        # Carry the press's present deviation into the new context (module docstring, point 2).
-        change = self._change.get(name)
-        if watch is not None and change is not None and self._weight.get(name, 0.0) > 0:
-            settled = change / self._weight[name]
+        # Carry the press's present deviation into the new context (module docstring, point 2); a per-die
+        # feature carries its own die's.
+        change, weight = self._change.get(name), self._weight.get(name, 0.0)
+        if watch is not None and watch.per_die:
+            change, weight = (die.change, die.weight) if die is not None else (None, 0.0)
+        if watch is not None and change is not None and weight > 0:
+            settled = change / weight
             if watch.scale == "relative":
                 intercept /= 1.0 + settled
             else:
                 intercept -= settled
         return FeatureFit(intercept, slope, t_ref, scale, usable)
 
-    def _observe(
-        self, name: str, value: float, fit: FeatureFit, temp: float | None, ctx: _Context | None = None
+    def _observe(  # noqa: PLR0917 - one stroke's value and where it belongs
+        self,
+        name: str,
+        value: float,
+        fit: FeatureFit,
+        temp: float | None,
+        ctx: _Context | None = None,
+        material_lot: str | None = None,
     ) -> None:
         watch = self._watches.get(name)
-        if watch is None or not fit.usable:
+        if watch is None or not (fit.usable or watch.per_die):
             return
         expected = fit.expected(temp)
         residual = value - expected
         z = residual / fit.scale
         change = residual / max(abs(expected), _MIN_EXPECTED) if watch.scale == "relative" else residual
         a = self._alpha(watch)
+        if watch.per_die:
+            if ctx is not None:
+                ctx.dies.setdefault(name, DieTrack()).observe(change, material_lot, a)
+            return
         if ctx is not None:
             own = ctx.wander.setdefault(name, [0.0, 0.0, 0.0, 0.0, 0.0])
             own[0] = (1 - a) * own[0] + a * z
@@ -497,6 +661,11 @@ class HealthMonitor:
     def _subsystem(self, sub: Subsystem) -> SubsystemHealth:
         contributions: list[Contribution] = []
         for watch in sub.watches:
+            if watch.per_die:
+                die = self._die_contribution(watch)
+                if die is not None:
+                    contributions.append(die)
+                continue
             smoothed = self._smoothed(watch.feature)
             if smoothed is None:
                 continue
@@ -519,9 +688,37 @@ class HealthMonitor:
         worst = max(significant or contributions, key=lambda c: c.share)
         level = max(max((c.share for c in significant), default=0.0), 0.0)
         evidence = max(c.evidence for c in contributions)
+        if all(w.per_die for w in sub.watches):
+            # One die's clear change of a feature the controller pins (force on a part formed to a
+            # pressure: tiny but precise) must not vouch for another feature's noisy one.
+            evidence = worst.evidence
         return SubsystemHealth(
             sub.name, level, evidence, sub.name in self._alerts, worst.feature, tuple(contributions), True
         )
+
+    def _die_contribution(self, watch: Watch) -> Contribution | None:
+        """A per-die feature where it stands worst: the operating point furthest towards its failure among
+        those whose change is significant, else the one with the most evidence."""
+        found: list[Contribution] = []
+        for ctx in self._contexts.values():
+            track = ctx.dies.get(watch.feature)
+            judged = track.judged() if track is not None and ctx.fits is not None else None
+            if judged is None:
+                continue
+            change, noise, spread = judged
+            # The quality window narrowed by the part's own scatter: from there a hard heat puts a good
+            # share of its lot out of the window (subsystems: the failure changes are the window's).
+            failure = max(watch.failure - _CAPABILITY * spread, _MIN_FAILURE_SHARE * watch.failure)
+            evidence = watch.direction * change / noise if noise > 0 else 0.0
+            found.append(
+                Contribution(watch.feature, change, watch.scale, watch.direction * change / failure, evidence)
+            )
+        if not found:
+            return None
+        significant = [c for c in found if c.evidence >= self.config.significant]
+        if significant:
+            return max(significant, key=lambda c: c.share)
+        return max(found, key=lambda c: c.evidence)
 
     def _failure(self, watch: Watch) -> float:
         if watch.feature == OIL_EXCESS and self._thermal is not None:
@@ -547,7 +744,8 @@ class HealthMonitor:
                     self._confirm[name] = 0
                 continue
             threshold = sub.alert_level if sub.alert_level is not None else self.config.alert_level
-            raised = health.level >= threshold and health.evidence >= self.config.alert_evidence
+            evidence = sub.alert_evidence if sub.alert_evidence is not None else self.config.alert_evidence
+            raised = health.level >= threshold and health.evidence >= evidence
             count = self._confirm.get(name, 0) + strokes if raised else 0
             self._confirm[name] = count
             if count >= self.config.confirm_strokes:
