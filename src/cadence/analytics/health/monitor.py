@@ -66,11 +66,6 @@ _BLOCK = 50  # strokes per block when measuring a feature's slow wander over its
 _WANDER_MARGIN = 2.5
 _WARM = 0.8
 _JUDGE_EVERY = 10  # weight of the smoothed mean from which it no longer leans on its first strokes
-# Read with the pump unloaded, whatever the part program: their line against oil temperature is the press's
-# (the oil's viscosity on the pump), so an operating point learned on steady warm oil, too narrow a range to
-# see a slope, takes the one its press's other operating points learned (idle power moves ≈ 0.6 %/K, so a
-# cold start would otherwise read as a worn pump).
-_PRESS_WIDE_SLOPE = ("idle_power_kw",)
 # Per-die watches (subsystems.Watch.per_die), followed against each part's own heats of material:
 # When the press does not say its material lot, blocks of strokes stand for heats: several lots long, so
 # that two consecutive blocks rarely share a heat and their difference still measures the slow scatter.
@@ -514,9 +509,10 @@ class HealthMonitor:
         self._share_slopes()
 
     def _share_slopes(self) -> None:
-        """Give the press's learned temperature slope of :data:`_PRESS_WIDE_SLOPE` features to the
-        operating points that learned none (their slope is exactly 0: :meth:`_fit_feature` fits none)."""
-        for name in _PRESS_WIDE_SLOPE:
+        """Give the press's learned temperature slope of its ``press_slope`` features (idle power moves
+        ≈ 0.6 %/K: a cold start would otherwise read as a worn pump) to the operating points that learned
+        none (their slope is exactly 0: :meth:`_fit_feature` fits none)."""
+        for name in (n for n, w in self._watches.items() if w.press_slope):
             fits = [c.fits[name] for c in self._contexts.values() if c.fits is not None and name in c.fits]
             learned = [f.slope for f in fits if f.slope != 0.0]
             if learned:

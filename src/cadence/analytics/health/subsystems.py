@@ -50,6 +50,10 @@ class Watch:
     # to a position, bottom dead centre on a part formed to a pressure), so pooling the press's operating
     # points would dilute it with the ones that cannot show it.
     per_die: bool = False
+    # Its line against oil temperature is the press's, whatever the part program (read with the pump
+    # unloaded: the oil's viscosity on the pump), so an operating point learned on steady warm oil, too
+    # narrow a range to see a slope, takes the one the press's other operating points learned.
+    press_slope: bool = False
 
     def __post_init__(self) -> None:
         if not self.failure > 0:
@@ -90,7 +94,7 @@ SUBSYSTEMS: dict[str, Subsystem] = {
                 # when the leak has made the build-up a quarter longer (the failure above): ≈ +12 % with
                 # the simulator's wear law (cadence.simulator.faults). Its line against oil temperature
                 # matters: cold oil alone adds ≈ 0.6 %/K.
-                Watch("idle_power_kw", 1, 0.12),
+                Watch("idle_power_kw", 1, 0.12, press_slope=True),
             ),
         ),
         Subsystem(
