@@ -105,6 +105,7 @@ class PressTrack:
     plain_failure_why: str | None = None
     severity: float = 0.0
     failure_level: float | None = None  # the faulty subsystem's level when the press failed
+    failure_severity: float | None = None  # the fault's severity then
     hour: int | None = None
     update_s: float = 0.0
 
@@ -210,6 +211,7 @@ def run(
                 owner = OWNER[FaultMode(track.mode)] if track.mode else None
                 snap = track.monitor.snapshot()
                 track.failure_level = snap.subsystems[owner].level if owner in snap.subsystems else None
+                track.failure_severity = sev
         before = track.monitor.alerts
         tick = time.perf_counter()
         track.monitor.update(
@@ -289,6 +291,7 @@ def run(
                     for part, (strokes, scrap) in sorted(t.healthy_parts.items())
                 },
                 "failure_level": t.failure_level,
+                "failure_severity": t.failure_severity,
                 "alerts": t.alerts,
                 "strokes": t.strokes,
                 "healthy_s": t.healthy_s if t.onset_s is not None else (t.last_s - (t.first_s or 0.0)),

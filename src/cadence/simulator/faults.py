@@ -80,8 +80,9 @@ VALVE_DEAD_GAIN_S = 0.020
 # 1 000 strokes, benchmarks/health_sim.py) at severity 0.15 and 0.05 (seeds 1 and 2, +2.3 % and +0.8 % of
 # force), i.e. a sixth of the way along a range whose end is meant to be "near failure", where pumps and
 # seals fail at 0.5-0.6 and the cooler at 1. A 4 % gain ends the range where every part is out of its
-# window; measured with it, the same dies fail at severity 0.27 and 0.83 (+1.1 % and +3.3 %: the heats'
-# luck decides the exact day); with 2 % they never fail before severity 1.
+# window. Measured with it (before the idle-power physics changed the draws), the same dies failed at
+# severity 0.27 and 0.83 (+1.1 % and +3.3 %), and with the idle-power physics at about 0.08 and 0.6: on a
+# part run close to its window, the heats' luck decides the day; with 2 % they never fail before severity 1.
 DIE_FORCE_GAIN = 0.04
 
 
