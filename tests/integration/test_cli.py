@@ -128,6 +128,8 @@ def test_simulate_ingest_and_serve_through_a_real_broker(
         machines = _wait_json(
             f"http://127.0.0.1:{http_port}/api/v1/machines",
             lambda body: all(m["strokes"] > 0 and m["state"] for m in body["machines"]),
+            # A wait, not a timing: on a loaded 2-core machine the six presses' first states took over 30 s.
+            timeout_s=90,
             cookie=cookie,
         )
         assert {m["id"] for m in machines["machines"]} == MACHINES
