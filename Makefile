@@ -60,7 +60,9 @@ bench: install
 
 # Failure anticipation (issue 6): about two hours on 2 cores (the C-MAPSS cross-validation half an hour); the dataset runs read ../shared/datasets.
 bench-health: install
-	$(BIN)/python benchmarks/health_sim.py --write-docs
+	mkdir -p var
+	$(BIN)/python benchmarks/health_sim.py --write-docs --save-runs var/health-runs.json
+	$(BIN)/python benchmarks/health_forecast.py var/health-runs.json --write-docs
 	$(BIN)/python benchmarks/nab_detector.py --write-docs
 	$(BIN)/python benchmarks/cmapss_rul.py --cv 5 --write-docs
 	$(BIN)/python benchmarks/public_classification.py --write-docs
