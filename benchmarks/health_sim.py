@@ -135,6 +135,15 @@ def _count_scrap(track: PressTrack, part: str, fault_scrap: bool) -> None:
         track.expected -= old_rate
 
 
+def _failure(severity: float, scrapping: bool, hot: bool) -> str | None:
+    """Why a faulty press has failed by now (module docstring), or None."""
+    if severity >= 1.0:
+        return "severity 1"
+    if scrapping:
+        return "scrap"
+    return "oil trip" if hot else None
+
+
 def _severity(truth: dict[str, float]) -> float:
     return max((v for k, v in truth.items() if k.startswith("severity_")), default=0.0)
 
@@ -188,24 +197,14 @@ def run(
         mode = MODES.get(track.machine)
         _count_scrap(track, stroke.part or "-", mode is not None and stroke.scrap_reason in FAULT_SCRAP[mode])
         full = len(track.recent) == SCRAP_WINDOW
+        hot = result.truth.get("oil_temp_true_c", 0.0) >= TRIP_C
         if track.plain_failure_s is None and track.onset_s is not None:
-            why = None
-            if sev >= 1.0:
-                why = "severity 1"
-            elif full and track.scrapped >= SCRAP_FAILURE_SHARE * SCRAP_WINDOW:
-                why = "scrap"
-            elif result.truth.get("oil_temp_true_c", 0.0) >= TRIP_C:
-                why = "oil trip"
+            why = _failure(sev, full and track.scrapped >= SCRAP_FAILURE_SHARE * SCRAP_WINDOW, hot)
             if why is not None:
                 track.plain_failure_s, track.plain_failure_why = t, why
         if track.failure_s is None and track.onset_s is not None:
-            why = None
-            if sev >= 1.0:
-                why = "severity 1"
-            elif full and track.scrapped - track.expected >= SCRAP_FAILURE_SHARE * SCRAP_WINDOW:
-                why = "scrap"
-            elif result.truth.get("oil_temp_true_c", 0.0) >= TRIP_C:
-                why = "oil trip"
+            beyond = track.scrapped - track.expected  # scrap beyond the healthy press's on the same parts
+            why = _failure(sev, full and beyond >= SCRAP_FAILURE_SHARE * SCRAP_WINDOW, hot)
             if why is not None:
                 track.failure_s, track.failure_why = t, why
                 owner = OWNER[FaultMode(track.mode)] if track.mode else None

@@ -249,18 +249,12 @@ class HealthService:
         history = self._store.health_points(machine, ts_us - _RECENT_DAYS * DAY_US, ts_us + 1)
         merged = _merge(history, pending)
         merged.append(_point(machine, ts_us, snapshot))
-        diagnosis = self._diagnose(snapshot)
-        texts: dict[Lang, str] = {}
-        for lang in ("fr", "en"):  # stored in both languages; each reader sees theirs
-            view = self._subsystem_view(name, snapshot.subsystems[name], merged, lang)
-            texts[lang] = explain(
-                _mode_for(diagnosis, name),
-                name,
-                view.moves,
-                over_days=view.over_days,
-                forecast=view.forecast,
-                lang=lang,
-            )
+        view = self._subsystem_view(name, snapshot.subsystems[name], merged, "fr")
+        mode = _mode_for(self._diagnose(snapshot), name)
+        texts: dict[Lang, str] = {  # stored in both languages; each reader sees theirs
+            lang: explain(mode, name, view.moves, over_days=view.over_days, forecast=view.forecast, lang=lang)
+            for lang in ("fr", "en")
+        }
         severity = (
             Severity.CRITICAL if snapshot.subsystems[name].level >= CRITICAL_LEVEL else Severity.WARNING
         )

@@ -106,6 +106,14 @@ class HealthConfig:
         """Standard deviation of an exponentially weighted mean of independent unit-variance z-scores."""
         return math.sqrt(alpha / (2.0 - alpha))
 
+    def alert_level_of(self, subsystem: Subsystem) -> float:
+        """The level at which ``subsystem`` alerts: its own threshold (the cooler's) or the plant's."""
+        return subsystem.alert_level if subsystem.alert_level is not None else self.alert_level
+
+    def alert_evidence_of(self, subsystem: Subsystem) -> float:
+        """The evidence ``subsystem`` needs to alert: its own (the tooling's) or the plant's."""
+        return subsystem.alert_evidence if subsystem.alert_evidence is not None else self.alert_evidence
+
 
 @dataclass(slots=True)
 class FeatureFit:
@@ -728,20 +736,16 @@ class HealthMonitor:
             if name in self._alerts:
                 # An open alert clears only after a long quiet spell: a part change can hide a feature
                 # for a while (another operating point, still calibrating), which is not a repair.
-                clear = (
-                    self.config.clear_level
-                    * (sub.alert_level or self.config.alert_level)
-                    / self.config.alert_level
-                )
+                clear = self.config.clear_level * self.config.alert_level_of(sub) / self.config.alert_level
                 quiet = self._confirm.get(name, 0) + strokes if health.level < clear else 0
                 self._confirm[name] = quiet
                 if quiet >= self.config.clear_strokes:
                     self._alerts.discard(name)
                     self._confirm[name] = 0
                 continue
-            threshold = sub.alert_level if sub.alert_level is not None else self.config.alert_level
-            evidence = sub.alert_evidence if sub.alert_evidence is not None else self.config.alert_evidence
-            raised = health.level >= threshold and health.evidence >= evidence
+            raised = health.level >= self.config.alert_level_of(sub) and health.evidence >= (
+                self.config.alert_evidence_of(sub)
+            )
             count = self._confirm.get(name, 0) + strokes if raised else 0
             self._confirm[name] = count
             if count >= self.config.confirm_strokes:

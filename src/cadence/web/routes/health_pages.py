@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse
 
 from cadence.analytics.health.classify import Similar
 from cadence.analytics.health.explain import FEATURE_NAMES, MODE_HEADS, Lang
-from cadence.analytics.health.monitor import Contribution
+from cadence.analytics.health.monitor import Contribution, HealthConfig
 from cadence.analytics.health.subsystems import SUBSYSTEMS
 from cadence.analytics.health.trend import Forecast
 from cadence.auth import Permission, allowed, require
@@ -200,13 +200,12 @@ def _similar(
     ]
 
 
-def own_alert_level(subsystem: str, plant_level: float) -> float:
-    """The level at which ``subsystem`` raises its alert: its own threshold (the cooler's) or the plant's."""
-    own = SUBSYSTEMS[subsystem].alert_level if subsystem in SUBSYSTEMS else None
-    return own if own is not None else plant_level
+def _alert_level(subsystem: str, config: HealthConfig) -> float:
+    """The level at which ``subsystem`` raises its alert (the monitor's rule)."""
+    return config.alert_level_of(SUBSYSTEMS[subsystem]) if subsystem in SUBSYSTEMS else config.alert_level
 
 
-def _chart_json(view: HealthView, lang: Lang, alert_level: float) -> str:
+def _chart_json(view: HealthView, lang: Lang, config: HealthConfig) -> str:
     """What static/health.js draws: hourly times (s), each followed subsystem's level in % of failure
     (null where the hour has none) with its own alert threshold, the plant's alert threshold and failure
     in %."""
@@ -217,7 +216,7 @@ def _chart_json(view: HealthView, lang: Lang, alert_level: float) -> str:
             {
                 "name": name,
                 "label": subsystem_label(name, lang),
-                "alert": round(100 * own_alert_level(name, alert_level), 2),
+                "alert": round(100 * _alert_level(name, config), 2),
                 "values": [
                     round(100 * p.levels[name], 2)
                     if name in p.levels and math.isfinite(p.levels[name])
@@ -227,7 +226,7 @@ def _chart_json(view: HealthView, lang: Lang, alert_level: float) -> str:
             }
             for name in names
         ],
-        "alert": round(100 * alert_level, 2),
+        "alert": round(100 * config.alert_level, 2),
         "failure": round(100 * FAILURE_LEVEL, 2),
     }
     return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
@@ -289,7 +288,7 @@ def health_page(
     ranked = sorted(view.subsystems, key=lambda s: -s.health.level)
     cards = []
     for s in ranked:
-        state = state_of(s.health.level, s.health.alert, own_alert_level(s.name, config.alert_level))
+        state = state_of(s.health.level, s.health.alert, _alert_level(s.name, config))
         cards.append(
             {
                 "name": s.name,
@@ -333,17 +332,17 @@ def health_page(
         ],
         at=None if view.at_us is None else to_datetime(view.at_us),
         points_count=len(view.points),
-        chart_json=_chart_json(view, lang, config.alert_level),
+        chart_json=_chart_json(view, lang, config),
         alert_pct=format_percent(config.alert_level, locale, 0),
         # Subsystems alerting at their own threshold get their own dashed line, named in the legend.
         own_alerts=[
             {
                 "name": s.name,
                 "label": subsystem_label(s.name, lang),
-                "pct": format_percent(own_alert_level(s.name, config.alert_level), locale, 0),
+                "pct": format_percent(_alert_level(s.name, config), locale, 0),
             }
             for s in view.subsystems
-            if own_alert_level(s.name, config.alert_level) != config.alert_level
+            if _alert_level(s.name, config) != config.alert_level
         ],
         alarms=_open_alarms(runtime, machine.id, lang),
         can_order=allowed(session.user.role, Permission.MANAGE_WORK_ORDERS),
