@@ -73,16 +73,13 @@ COOLER_EFFECTIVENESS_LOSS = 0.95  # ε_c falls to 5 % of new (UCI "close to tota
 VALVE_TAU_GAIN = 2.0  # time constant ×3 at severity 1
 VALVE_DEAD_GAIN_S = 0.020
 # A worn die needs more force (domain.md §1.5 F_peak creep); it is worn out when its parts leave their
-# quality window, and that comes early: a part formed to a pressure moves its bottom dead centre by a few
-# hundredths of a millimetre per 1 % of force, its heats of material already scatter 1.5 % (LOT_MATERIAL_SD),
-# and the drawing tolerance is ±0.25 mm, so a hard heat on a die needing 1-2 % more force makes a lot's
-# worth of dimension scrap. With a 15 % gain the example plant's dies failed (≥ 5 % dimension scrap over
-# 1 000 strokes, benchmarks/health_sim.py) at severity 0.15 and 0.05 (seeds 1 and 2, +2.3 % and +0.8 % of
-# force), i.e. a sixth of the way along a range whose end is meant to be "near failure", where pumps and
-# seals fail at 0.5-0.6 and the cooler at 1. A 4 % gain ends the range where every part is out of its
-# window. Measured with it (before the idle-power physics changed the draws), the same dies failed at
-# severity 0.27 and 0.83 (+1.1 % and +3.3 %), and with the idle-power physics at about 0.08 and 0.6: on a
-# part run close to its window, the heats' luck decides the day; with 2 % they never fail before severity 1.
+# quality window. A part formed to a pressure moves its bottom dead centre by a few hundredths of a
+# millimetre per 1 % of force, and its tolerance holds four standard deviations of the heats' scatter
+# (parts.CAPABLE_SIGMAS: only capable parts are produced), so its lots start to leave the window once the
+# die needs 2-4 % more force. A 4 % gain puts that at the end of the severity range, as for the other
+# modes: the example plant's dies failed at severity 0.54, 0.98, 0.73 and 1 on seeds 1-4
+# (benchmarks/health_sim.py). With a 15 % gain, and parts that were not all capable, they failed at 0.05-0.15,
+# a sixth of the way along a range whose end is meant to be "near failure".
 DIE_FORCE_GAIN = 0.04
 
 

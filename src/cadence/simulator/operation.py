@@ -47,7 +47,7 @@ from cadence.domain.states import MachineState, StateChange
 from cadence.protocol import MessageKind, encode_batch, topic_for
 from cadence.simulator.faults import Condition, FaultSpec, condition_of, healthy_condition, severities_at
 from cadence.simulator.params import PressParams, press_params
-from cadence.simulator.parts import PartSpec, judge, make_parts
+from cadence.simulator.parts import LOT_MATERIAL_SD, WITHIN_LOT_MATERIAL_SD, PartSpec, judge, make_parts
 from cadence.simulator.press import Sensor, StrokeSensors, simulate_stroke
 from cadence.simulator.thermal import OilThermal, heat_to_oil_kw
 
@@ -62,8 +62,6 @@ WAVEFORM_POINTS = 200  # target points of the down-sampled curve kept in each st
 PRESSURE_NOISE_FS = 0.001  # 0.1 % of the transducer's full scale
 POWER_NOISE_OF_RATED = 0.003  # power meter noise, share of the motor's rating
 OIL_NOISE_C = 0.05  # PT100 reading noise
-WITHIN_LOT_MATERIAL_SD = 0.005  # blank-to-blank strength scatter inside one heat
-LOT_MATERIAL_SD = 0.015  # heat-to-heat strength scatter (EN 10204 3.1 certificates show a few %)
 OVERTEMP_POLL_S = 60.0  # while tripped, the PLC re-checks the oil temperature every minute
 OVERTEMP_MAX_WAIT_S = 8 * 3600.0  # give up waiting after a shift: the maintenance team resets it
 

@@ -8,10 +8,20 @@ and the quality window of docs/domain.md §1.4:
 * peak force above 108 % (pressure stop) / 110 % (position stop) of taught → ``overload``
   (overshoot from a lagging valve, worn die, hard material);
 * bottom dead centre outside taught ± tolerance → ``dimension`` (material lot, die wear, valve lag);
+  the tolerance is the drawing's ±0.25 mm, widened where the part would not be capable with it (below);
 * dwell pressure below 90 % of taught → ``dwell_pressure`` (seal bypass);
 * otherwise a rare random surface defect (``surface``, default 0.2 %), the only coin flip.
 
 So scrap follows the physics: it rises when a fault moves the process out of its window.
+
+**Only capable parts go into serial production.** A part formed to a pressure finds its own bottom dead
+centre, so every heat of material moves it: on a stiff part by a few hundredths of a millimetre, on a
+deep soft one by nearly 0.1 mm per standard deviation of the heats' strength. A part whose heats alone
+put a few percent of it out of ±0.25 mm would not pass its production part approval (automotive practice
+asks Cpk ≥ 1.33, domain.md §3.4): its drawing would get a tolerance it can hold. Teaching therefore also
+strokes the recipe at one standard deviation of material either side and gives the formed height at
+least ``CAPABLE_SIGMAS`` of those deviations, so that only a fault (a worn die, a lagging valve), not a
+hard heat on a healthy press, makes dimension scrap.
 
 >>> import numpy as np
 >>> from cadence.simulator.params import press_params
@@ -25,6 +35,7 @@ So scrap follows the physics: it rises when a fault moves the process out of its
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -33,13 +44,17 @@ import numpy as np
 from cadence.analytics.stroke_features import stroke_features
 from cadence.simulator.faults import healthy_condition
 from cadence.simulator.params import LEAK_REF_C, PressParams
-from cadence.simulator.press import Phase, Recipe, StopMode, StrokeSensors, simulate_stroke
+from cadence.simulator.press import Phase, Recipe, StopMode, StrokeCurves, StrokeSensors, simulate_stroke
 
 TIMEOUT_FACTOR = 1.2  # PLC pressing time-out: 20 % over the taught pressing time...
 TIMEOUT_MARGIN_S = 0.1  # ...plus 0.1 s: a tight "pressure not reached" monitor
 UNDERFORMED_SHARE = 0.95
 OVERLOAD_SHARE = {StopMode.PRESSURE: 1.08, StopMode.POSITION: 1.10}  # tonnage monitors: 110-115 % alarms
 BDC_TOLERANCE_MM = 0.25  # drawing tolerance on the formed height (domain.md: ±0.02-0.1 mm on precise parts)
+CAPABLE_SIGMAS = 4.0  # tolerance / material-driven σ of the formed height: Cpk 1.33 on a centred process
+WITHIN_LOT_MATERIAL_SD = 0.005  # blank-to-blank strength scatter inside one heat
+LOT_MATERIAL_SD = 0.015  # heat-to-heat strength scatter (EN 10204 3.1 certificates show a few %)
+MATERIAL_SD = math.hypot(LOT_MATERIAL_SD, WITHIN_LOT_MATERIAL_SD)  # one blank's strength, all heats together
 DWELL_SHARE = 0.90
 SURFACE_DEFECT_RATE = 0.002  # handling marks, scratches: the only scrap not caused by the process values
 
@@ -80,19 +95,36 @@ def teach(
     """Teach ``recipe`` on the new press: one noiseless stroke sets the time-out and the quality window.
 
     The stroke is read through the press's own ``sensors`` (range and resolution), as a setter would see it.
+    Two more strokes, on material one standard deviation softer and harder, size the tolerance on the
+    formed height so that the part is capable (module docstring).
     """
-    curves = simulate_stroke(
-        params, healthy_condition(params), recipe, oil_temp_c=LEAK_REF_C, dt_us=dt_us, sensors=sensors
-    )
+
+    def stroke(material: float) -> StrokeCurves:
+        return simulate_stroke(
+            params,
+            healthy_condition(params),
+            recipe,
+            material=material,
+            oil_temp_c=LEAK_REF_C,
+            dt_us=dt_us,
+            sensors=sensors,
+        )
+
+    curves = stroke(1.0)
     pressing = curves.phase_slice(Phase.PRESSING)
     pressing_s = (pressing.stop - pressing.start) * dt_us / 1e6
     taught = replace(recipe, timeout_s=TIMEOUT_FACTOR * pressing_s + TIMEOUT_MARGIN_S)
     ref = stroke_features(curves, oil_temp_c=LEAK_REF_C, gap_s=0.0)
+    soft, hard = (
+        stroke_features(stroke(1.0 + sign * MATERIAL_SD), oil_temp_c=LEAK_REF_C, gap_s=0.0)["bdc_position_mm"]
+        for sign in (-1, 1)
+    )
+    tolerance = max(BDC_TOLERANCE_MM, CAPABLE_SIGMAS * abs(hard - soft) / 2)
     window = QualityWindow(
         peak_pressure_min_bar=UNDERFORMED_SHARE * ref["peak_pressure_bar"],
         peak_force_max_kn=OVERLOAD_SHARE[recipe.stop] * ref["peak_force_kn"],
-        bdc_min_mm=ref["bdc_position_mm"] - BDC_TOLERANCE_MM,
-        bdc_max_mm=ref["bdc_position_mm"] + BDC_TOLERANCE_MM,
+        bdc_min_mm=ref["bdc_position_mm"] - tolerance,
+        bdc_max_mm=ref["bdc_position_mm"] + tolerance,
         dwell_pressure_min_bar=DWELL_SHARE * ref["dwell_pressure_bar"],
     )
     return PartSpec(part_number, die, taught, window, ref)
