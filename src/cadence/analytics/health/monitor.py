@@ -22,12 +22,16 @@ Every stroke goes through :meth:`HealthMonitor.update`, oldest first. What happe
    the subsystem is re-baselined after a repair.
 5. **Oil temperature at equal load** (:mod:`.thermal`) is computed as a derived feature once the press's
    thermal baseline is learned, and watched for the cooler.
-6. **Per-die watches** (the tooling's force and bottom dead centre) are not pooled over the press: a die
-   wears by itself, and each part shows it only in the feature its controller leaves free. Each operating
-   point follows them in a :class:`DieTrack`: its heats of material (``material_lot``) are steps, a wear is
-   a ramp, so the scatter between consecutive heats and within them gives the noise of the smoothed change
-   against the part's own reference, and the part's total spread narrows its failure change (a part whose
-   heats spread widely leaves its quality window long before its mean reaches the limit).
+6. **Per-die watches** (the tooling's force and bottom dead centre) are not pooled over the press's
+   strokes: a die wears by itself, and each part shows it only in the feature its controller leaves
+   free. Each operating point follows them in a :class:`DieTrack`: its heats of material
+   (``material_lot``) are steps, a wear is a ramp, so the scatter between consecutive heats and within
+   them gives the noise of the smoothed change against the part's own reference, and the part's total
+   spread narrows its failure change (a part whose heats spread widely leaves its quality window long
+   before its mean reaches the limit). The dies' evidences are also added up (Stouffer), each die by its
+   free feature: one worn die shows by itself, while what all the dies of a press share (the die
+   lubrication, the ram's guides) moves them together by too little for any one of them to stand out
+   against its heats.
 
 State is plain data (:meth:`HealthMonitor.to_dict` / :meth:`from_dict`) so a service can store it and
 resume after a restart exactly where it stopped.
@@ -694,8 +698,9 @@ class HealthMonitor:
         evidence = max(c.evidence for c in contributions)
         if all(w.per_die for w in sub.watches):
             # One die's clear change of a feature the controller pins (force on a part formed to a
-            # pressure: tiny but precise) must not vouch for another feature's noisy one.
-            evidence = worst.evidence
+            # pressure: tiny but precise) must not vouch for another feature's noisy one. Several dies
+            # drifting the same way together add up their evidence (_pooled_die_evidence).
+            evidence = max(worst.evidence, self._pooled_die_evidence(sub))
         return SubsystemHealth(
             sub.name, level, evidence, sub.name in self._alerts, worst.feature, tuple(contributions), True
         )
@@ -723,6 +728,37 @@ class HealthMonitor:
         if significant:
             return max(significant, key=lambda c: c.share)
         return max(found, key=lambda c: c.evidence)
+
+    def _pooled_die_evidence(self, sub: Subsystem) -> float:
+        """The dies' evidences added up (Stouffer: Σ evidence / √dies), each die by the feature its
+        controller leaves free; 0 with fewer than two dies judged.
+
+        One die wearing shows on that die alone, and the per-die evidence flags it. Something every die
+        of the press shares (the die lubrication, the ram's guides, or wear that reaches all the dies
+        alike) moves them all the same way, each by too little to stand out against its own heats of
+        material: k dies at e noises each are e·√k together. Each die counts once, by the feature that
+        carries its part's scatter (bottom dead centre on a part formed to a pressure, force on one formed
+        to a position), chosen by spread and not by evidence so that the sum stays a fair test.
+        """
+        evidences: list[float] = []
+        for ctx in self._contexts.values():
+            if ctx.fits is None:
+                continue
+            free: tuple[float, float] | None = None  # (spread / failure change, evidence) of the free feature
+            for watch in sub.watches:
+                track = ctx.dies.get(watch.feature)
+                judged = track.judged() if track is not None else None
+                if judged is None or judged[1] <= 0:
+                    continue
+                change, noise, spread = judged
+                candidate = (spread / watch.failure, watch.direction * change / noise)
+                if free is None or candidate[0] > free[0]:
+                    free = candidate
+            if free is not None:
+                evidences.append(free[1])
+        if len(evidences) < 2:
+            return 0.0
+        return sum(evidences) / math.sqrt(len(evidences))
 
     def _failure(self, watch: Watch) -> float:
         if watch.feature == OIL_EXCESS and self._thermal is not None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from cadence.analytics.health.monitor import HealthConfig, HealthMonitor
+from cadence.analytics.health.subsystems import SUBSYSTEMS
 from support import health_data as hd
 
 CONFIG = hd.CONFIG
@@ -235,6 +236,26 @@ def test_pooling_the_press_would_hide_a_die_the_controller_pins_elsewhere() -> N
     assert pressure is not None and position is not None
     assert abs(pressure[0]) < 0.002
     assert position[0] > 0.02  # 4 % more force at the end; the smoothing lags behind the ramp
+
+
+def test_dies_drifting_together_add_up_their_evidence() -> None:
+    # Both dies need 2 % more force 28 000 strokes after onset (the die lubrication failing, say): neither
+    # stands out against its own heats, together they do.
+    monitor = HealthMonitor(CONFIG)
+    ramp = 0.02 / 28_000
+    at_alert = None
+    for i, context, features, lot in hd.die_press(
+        40_000, seed=1, wear=lambda i: hd.die_wear_share(i, 12_000, ramp)
+    ):
+        monitor.update(i * 9.0, context, features, material_lot=lot)
+        if "tooling" in monitor.alerts:
+            at_alert = monitor.snapshot().subsystems["tooling"]
+            break
+    assert at_alert is not None
+    tooling_evidence = CONFIG.alert_evidence_of(SUBSYSTEMS["tooling"])
+    assert all(c.evidence < tooling_evidence for c in at_alert.contributions)  # no die alone
+    assert at_alert.evidence >= tooling_evidence
+    assert at_alert.level >= CONFIG.alert_level
 
 
 def test_a_state_stored_before_the_die_watches_still_loads_and_resumes() -> None:
