@@ -26,6 +26,12 @@ a level that truly rises in a straight line under strongly autocorrelated noise,
 cannot tell a line from a curve, the forecast comes early (about 0.6 of the true time with AR(1) 0.9
 noise; unbiased with white or mildly correlated noise) — the safe side for maintenance.
 
+Level 1 is where the subsystem's failure changes say the press stops doing its job, and a real press fails
+somewhat before or after it. With ``threshold_sd`` the threshold is a log-normal spread of levels (nine
+equal slices): each is crossed at its own time and all join the mixture, so the band also holds that
+uncertainty (the health service passes :data:`FAILURE_LEVEL_SD`). The median hardly moves: a monotone
+path crosses the median threshold at the median time.
+
 No forecast is made when the rise is not significant (t-statistic of the growth over the rising points
 alone below ``min_t``: a step is not a trend), when it has covered less than 5 % of the way to the
 threshold, when there are too few points, or when the median crossing is beyond ``horizon_days``: saying
@@ -63,6 +69,11 @@ from numpy.typing import ArrayLike, NDArray
 
 Model = Literal["linear", "exponential"]
 
+# Where a press really fails around its subsystem's nominal failure changes (level 1), as a log standard
+# deviation: the failure changes are round engineering figures (a time-out, a quality window, a trip), and
+# on the simulator the level at functional failure ran from 0.6 to 2.2: rms 0.41 of its logarithm over
+# seeds 1-2, 0.40 over seeds 3-4 (benchmarks/health_sim.py). The health service's forecasts carry it.
+FAILURE_LEVEL_SD = 0.4
 BAND_Z = 1.2816  # the band is the central 80 % interval: wide enough to plan, narrow enough to mean something
 _LOW_Q, _HIGH_Q = 0.1, 0.9  # the same 80 % as quantiles of the mixture of crossing times
 # Accelerations tried, from none (a line) to the rate growing e² ≈ 7-fold over the window, equally likely a
@@ -72,6 +83,8 @@ _LOW_Q, _HIGH_Q = 0.1, 0.9  # the same 80 % as quantiles of the mixture of cross
 # the data can tell apart.
 _MAX_FOLDS = 2.0
 _RATES = 16
+# Standard normal quantiles at the midpoints of 9 equal slices: the nodes of an uncertain threshold.
+_THRESHOLD_Z = (-1.593, -0.967, -0.589, -0.282, 0.0, 0.282, 0.589, 0.967, 1.593)
 _HALF_LIFE_DAYS = 2.0  # weight of a point halves every 2 days back: the next days look like the last few
 _MAX_STARTS = 96
 # The rise seen so far must cover this share of the way to the threshold: extrapolating a rise of a few
@@ -154,6 +167,14 @@ def _quantile(p: float, eta: NDArray[np.float64], sd: NDArray[np.float64], w: ND
     return (lo + hi) / 2
 
 
+def _thresholds(threshold: float, sd: float) -> list[tuple[float, float]]:
+    """(threshold, weight) nodes of a log-normal threshold: equal weights at the midpoints of equal
+    quantile slices, so that the mixture's 10 % and 90 % quantiles land where the log-normal's do."""
+    if sd <= 0:
+        return [(threshold, 1.0)]
+    return [(threshold * math.exp(sd * z), 1.0 / len(_THRESHOLD_Z)) for z in _THRESHOLD_Z]
+
+
 def forecast(
     days: ArrayLike,
     levels: ArrayLike,
@@ -163,12 +184,15 @@ def forecast(
     min_points: int = 12,
     min_t: float = 3.0,
     horizon_days: float = 120.0,
+    threshold_sd: float = 0.0,
 ) -> Forecast | None:
     """Days until ``levels`` reach ``threshold``, from the points of the last ``window_days``.
 
     ``days`` are increasing times in days (any origin). Returns None when no rising trend is established.
     A level already at or above the threshold gives ``eta_days = 0``. At least ``min_points`` points must
-    follow the start of the rise.
+    follow the start of the rise. ``threshold_sd`` > 0 says the threshold itself is only known to that
+    log standard deviation (where a press really fails around its nominal failure changes): the crossing
+    times of the thresholds it spans join the mixture, which widens the band but hardly moves the median.
     """
     t_all = np.asarray(days, dtype=np.float64)
     y_all = np.asarray(levels, dtype=np.float64)
@@ -231,24 +255,33 @@ def forecast(
 
     # Likelihood of each pair relative to the best, each residual counting as `share` of a point.
     likelihood = np.exp(-(sse - sse[best]) * share / (2 * sigma2))
-    gap = threshold - c
-    crosses = ok & (m > 0) & (gap > 0)
-    m_c = np.where(crosses, m, 1.0)
-    gap_c = np.where(crosses, gap, 1.0)
     b = rates[:, None]
-    ahead = np.where(b > 0, np.log1p(b * gap_c / m_c) / np.where(b > 0, b, 1.0), gap_c / m_c)
-    eta = starts[None, :] + ahead
-    # Delta method on (c, m): d(eta)/dc = −1/(m + b·gap), d(eta)/dm = −gap/(m·(m + b·gap)).
     var_c = sigma2 / share * (1.0 / wsum + g_mean**2 / sxx_safe)
     cov_cm = -g_mean * var_m
-    d_c = -1.0 / (m_c + b * gap_c)
-    d_m = -gap_c / (m_c * (m_c + b * gap_c))
-    sd = np.sqrt(np.maximum(d_c**2 * var_c + d_m**2 * var_m + 2 * d_c * d_m * cov_cm, 1e-12))
     # Pairs that never reach the threshold (not rising) keep their share of the total: they push the
     # quantiles later, up to "no forecast" when they are the more likely half.
-    w = (np.where(crosses, likelihood, 0.0) / float(likelihood.sum())).ravel()
-    live = w > 1e-9
-    eta_v, sd_v, w_v = eta.ravel()[live], sd.ravel()[live], w[live]
+    total = float(likelihood.sum())
+    parts: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]] = []
+    for level_at_failure, node_weight in _thresholds(threshold, threshold_sd):
+        gap = level_at_failure - c
+        crosses = ok & (m > 0) & (gap > 0)
+        m_c = np.where(crosses, m, 1.0)
+        gap_c = np.where(crosses, gap, 1.0)
+        ahead = np.where(b > 0, np.log1p(b * gap_c / m_c) / np.where(b > 0, b, 1.0), gap_c / m_c)
+        # A threshold the fitted level has already passed is crossed now.
+        passed = ok & (m > 0) & (gap <= 0)
+        eta = np.where(passed, 0.0, starts[None, :] + ahead)
+        # Delta method on (c, m): d(eta)/dc = −1/(m + b·gap), d(eta)/dm = −gap/(m·(m + b·gap)).
+        d_c = -1.0 / (m_c + b * gap_c)
+        d_m = -gap_c / (m_c * (m_c + b * gap_c))
+        sd = np.sqrt(np.maximum(d_c**2 * var_c + d_m**2 * var_m + 2 * d_c * d_m * cov_cm, 1e-12))
+        sd = np.where(passed, 1e-6, sd)
+        w = (np.where(crosses | passed, likelihood, 0.0) * (node_weight / total)).ravel()
+        live = w > 1e-9
+        parts.append((eta.ravel()[live], sd.ravel()[live], w[live]))
+    eta_v = np.concatenate([p[0] for p in parts])
+    sd_v = np.concatenate([p[1] for p in parts])
+    w_v = np.concatenate([p[2] for p in parts])
     median = _quantile(0.5, eta_v, sd_v, w_v)
     if not math.isfinite(median) or median > horizon_days:
         return None

@@ -148,3 +148,33 @@ def test_reached_threshold_is_now() -> None:
 def test_mismatched_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="same length"):
         forecast([0.0, 1.0], [0.1], threshold=1.0)
+
+
+def test_an_uncertain_failure_level_widens_the_band_to_hold_where_presses_really_fail() -> None:
+    # Presses fail at a level scattered log-normally around 1 (as the simulator's did: 0.6-2.2). The band
+    # of the crossing of 1 alone rarely holds the failure; spread by that scatter, it holds it about as
+    # often as it says, and the median barely moves.
+    rng = np.random.default_rng(5)
+    plain_hits = spread_hits = 0
+    runs = 60
+    for _ in range(runs):
+        failure_level = float(np.exp(rng.normal(0.0, 0.4)))
+        level = 0.1 + 0.05 * HOURLY + _ar1(rng, len(HOURLY), 0.5, 0.01)
+        truth = (failure_level - 0.1) / 0.05 - HOURLY[-1]
+        plain = forecast(HOURLY, level, threshold=1.0)
+        spread = forecast(HOURLY, level, threshold=1.0, threshold_sd=0.4)
+        assert plain is not None and spread is not None
+        plain_hits += plain.low_days <= truth <= plain.high_days
+        spread_hits += spread.low_days <= truth <= spread.high_days
+        assert spread.eta_days == pytest.approx(plain.eta_days, rel=0.1)
+        assert spread.high_days - spread.low_days > plain.high_days - plain.low_days
+    assert plain_hits / runs < 0.5
+    assert 0.65 <= spread_hits / runs <= 0.95
+
+
+def test_a_passed_share_of_the_uncertain_levels_counts_as_now() -> None:
+    # The level is at 0.9: the lowest failure levels (below 0.9) are already passed, the band starts now.
+    level = 0.2 + 0.1 * HOURLY
+    f = forecast(HOURLY, level, threshold=1.0, threshold_sd=0.4)
+    assert f is not None
+    assert f.low_days == 0.0 < f.eta_days < f.high_days
