@@ -268,7 +268,9 @@ def forecast(
         m_c = np.where(crosses, m, 1.0)
         gap_c = np.where(crosses, gap, 1.0)
         ahead = np.where(b > 0, np.log1p(b * gap_c / m_c) / np.where(b > 0, b, 1.0), gap_c / m_c)
-        # A threshold the fitted level has already passed is crossed now.
+        # A threshold the level has passed during the rise gets a crossing time in the past (counted as
+        # now by the clip at 0 below); one under even the level before the rise has no crossing on the
+        # fitted path, and is now too.
         passed = ok & (m > 0) & (gap <= 0)
         eta = np.where(passed, 0.0, starts[None, :] + ahead)
         # Delta method on (c, m): d(eta)/dc = −1/(m + b·gap), d(eta)/dm = −gap/(m·(m + b·gap)).
