@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # benchlib, when run as a script
 from benchlib import docs  # noqa: E402
 from cadence.analytics.health.classify import MODE_SUBSYSTEM, classify  # noqa: E402
 from cadence.analytics.health.monitor import HealthConfig, HealthMonitor  # noqa: E402
-from cadence.analytics.health.trend import FAILURE_LEVEL_SD, forecast  # noqa: E402
+from cadence.analytics.health.trend import failure_forecast  # noqa: E402
 from cadence.clock import SimClock  # noqa: E402
 from cadence.config import EXAMPLE_PLANT  # noqa: E402
 from cadence.plantfile import load_plant  # noqa: E402
@@ -227,11 +227,9 @@ def run(
         for name in sorted(new):
             snap = track.monitor.snapshot()
             history = [(ts / DAY_S, levels.get(name, 0.0)) for ts, levels in track.hours]
-            eta = forecast(
+            eta = failure_forecast(
                 [d for d, _ in history] + [t / DAY_S],
                 [v for _, v in history] + [snap.subsystems[name].level],
-                1.0,
-                threshold_sd=FAILURE_LEVEL_SD,
             )
             diagnosis = classify(snap.vector())
             print(

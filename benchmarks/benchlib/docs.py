@@ -13,8 +13,8 @@ def write_section(section: str, start: str, end: str, path: Path = DOCS) -> None
     text = path.read_text(encoding="utf-8")
     if start in text and end in text:
         head, rest = text.split(start, 1)
-        tail = rest.split(end, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
+        # What follows the end marker (a reading written by hand, the next section) keeps its spacing.
+        text = head + section.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")

@@ -30,7 +30,7 @@ from typing import Any
 from cadence.analytics.health.classify import MODE_SUBSYSTEM, Diagnosis, Episode, classify, training_rows
 from cadence.analytics.health.explain import Lang, Move, explain
 from cadence.analytics.health.monitor import HealthConfig, HealthMonitor, HealthSnapshot, SubsystemHealth
-from cadence.analytics.health.trend import FAILURE_LEVEL_SD, Forecast, forecast
+from cadence.analytics.health.trend import Forecast, failure_forecast
 from cadence.analytics.linear_classifier import LinearClassifier
 from cadence.config import Settings
 from cadence.domain.alarms import Alarm, Severity
@@ -328,11 +328,7 @@ class HealthService:
         history = tuple((p.ts_us, float(p.levels.get(name, 0.0))) for p in points if name in p.levels)
         days = [ts / DAY_US for ts, _ in history]
         levels = [level for _, level in history]
-        eta = (
-            forecast(days, levels, 1.0, threshold_sd=FAILURE_LEVEL_SD)
-            if len(history) >= 2 and health.level > 0
-            else None
-        )
+        eta = failure_forecast(days, levels) if len(history) >= 2 and health.level > 0 else None
         # How long the level has been rising: since the last hour it was still at zero.
         start = next(
             (ts for ts, level in reversed(history) if level <= 0.0), history[0][0] if history else None

@@ -260,6 +260,12 @@ class _Context:
     dies: dict[str, DieTrack] = field(default_factory=dict)  # per-die watches (DieTrack)
 
 
+def _judged(ctx: _Context, watch: Watch) -> tuple[float, float, float] | None:
+    """A per-die watch at one operating point: (change, noise, spread) once learned and referenced."""
+    track = ctx.dies.get(watch.feature)
+    return track.judged() if track is not None and ctx.fits is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class Contribution:
     """Where one watched feature stands: ``change`` in its scale (share or unit), ``share`` of failure."""
@@ -710,8 +716,7 @@ class HealthMonitor:
         those whose change is significant, else the one with the most evidence."""
         found: list[Contribution] = []
         for ctx in self._contexts.values():
-            track = ctx.dies.get(watch.feature)
-            judged = track.judged() if track is not None and ctx.fits is not None else None
+            judged = _judged(ctx, watch)
             if judged is None:
                 continue
             change, noise, spread = judged
@@ -742,12 +747,9 @@ class HealthMonitor:
         """
         evidences: list[float] = []
         for ctx in self._contexts.values():
-            if ctx.fits is None:
-                continue
             free: tuple[float, float] | None = None  # (spread / failure change, evidence) of the free feature
             for watch in sub.watches:
-                track = ctx.dies.get(watch.feature)
-                judged = track.judged() if track is not None else None
+                judged = _judged(ctx, watch)
                 if judged is None or judged[1] <= 0:
                     continue
                 change, noise, spread = judged

@@ -29,7 +29,7 @@ noise; unbiased with white or mildly correlated noise) — the safe side for mai
 Level 1 is where the subsystem's failure changes say the press stops doing its job, and a real press fails
 somewhat before or after it. With ``threshold_sd`` the threshold is a log-normal spread of levels (nine
 equal slices): each is crossed at its own time and all join the mixture, so the band also holds that
-uncertainty (the health service passes :data:`FAILURE_LEVEL_SD`). The median hardly moves: a monotone
+uncertainty (:func:`failure_forecast` passes :data:`FAILURE_LEVEL_SD`). The median hardly moves: a monotone
 path crosses the median threshold at the median time.
 
 No forecast is made when the rise is not significant (t-statistic of the growth over the rising points
@@ -72,7 +72,7 @@ Model = Literal["linear", "exponential"]
 # Where a press really fails around its subsystem's nominal failure changes (level 1), as a log standard
 # deviation: the failure changes are round engineering figures (a time-out, a quality window, a trip), and
 # on the simulator the level at functional failure ran from 0.6 to 2.2: rms 0.41 of its logarithm over
-# seeds 1-2, 0.40 over seeds 3-4 (benchmarks/health_sim.py). The health service's forecasts carry it.
+# seeds 1-2, 0.40 over seeds 3-4 (benchmarks/health_sim.py). failure_forecast carries it.
 FAILURE_LEVEL_SD = 0.4
 BAND_Z = 1.2816  # the band is the central 80 % interval: wide enough to plan, narrow enough to mean something
 _LOW_Q, _HIGH_Q = 0.1, 0.9  # the same 80 % as quantiles of the mixture of crossing times
@@ -173,6 +173,12 @@ def _thresholds(threshold: float, sd: float) -> list[tuple[float, float]]:
     if sd <= 0:
         return [(threshold, 1.0)]
     return [(threshold * math.exp(sd * z), 1.0 / len(_THRESHOLD_Z)) for z in _THRESHOLD_Z]
+
+
+def failure_forecast(days: ArrayLike, levels: ArrayLike, failure_level: float = 1.0) -> Forecast | None:
+    """When a subsystem's degradation ``levels`` reach functional failure: ``failure_level`` (1 by the
+    monitor's definition), known to :data:`FAILURE_LEVEL_SD`. What the health service tells a technician."""
+    return forecast(days, levels, failure_level, threshold_sd=FAILURE_LEVEL_SD)
 
 
 def forecast(
